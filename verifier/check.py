@@ -1,0 +1,183 @@
+"""One check, end to end: text -> statements -> machine code -> IR -> SMT -> verdict -> counterexample.
+
+Every way a check can end is a `Result`: input errors are `invalid`, anything not modelled exactly is
+`unsupported` (named, with its line), a solver that gives up is `unknown`. Exceptions from the pipeline
+stages are turned into verdicts here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import z3
+
+from . import __version__
+from .assemble import Program, assemble
+from .counterexample import differences, initial_memory, inputs, minimise, predict, replayable
+from .equivalence import Query, build_query, observables_for
+from .errors import NotModelled, SnippetError
+from .lift import lift
+from .result import (
+    Counterexample, InputError, Instruction, Options, Result, SnippetReport, Unsupported, Verdict,
+)
+from .semantics.execute import run_snippet
+from .semantics.state import InitialState
+from .text import clean
+
+SNIPPETS = ("source", "candidate")
+
+
+class _Timer:
+    def __init__(self):
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1000, 3)
+
+
+def check(source: str, candidate: str, **options) -> Result:
+    """Is `candidate` equivalent to `source`? Options: see `verifier.result.Options`.
+
+    Raises ValueError (pydantic's ValidationError is one) for bad options; never for bad snippets.
+    """
+    opts = Options(**options)
+    observables = observables_for(opts.live_out, opts.preset)
+    deadline = time.monotonic() + opts.timeout
+    timer = _Timer()
+    started = time.perf_counter()
+
+    def finish(verdict: Verdict, reason: str, **fields) -> Result:
+        timer.ms["total"] = round((time.perf_counter() - started) * 1000, 3)
+        return Result(verdict=verdict, reason=reason, source=reports["source"], candidate=reports["candidate"],
+                      options=opts, timings_ms=timer.ms, version=__version__, **fields)
+
+    texts = {"source": source, "candidate": candidate}
+    reports = {name: SnippetReport() for name in SNIPPETS}
+    programs: dict[str, Program] = {}
+    unsupported: list[Unsupported] = []
+
+    # Text -> statements -> machine code. Both snippets are read, so both get their errors reported.
+    for name in SNIPPETS:
+        try:
+            with timer.stage("clean"):
+                snippet = clean(texts[name])
+            reports[name].dropped = list(snippet.dropped)
+            with timer.stage("assemble"):
+                programs[name] = assemble(snippet)
+            reports[name] = _report(programs[name], snippet.dropped)
+        except SnippetError as exc:
+            reports[name].error = InputError(kind=exc.kind, line=exc.line, column=exc.column, message=exc.message)
+        except NotModelled as exc:
+            unsupported.append(Unsupported(snippet=name, what=exc.what, line=None))
+    invalid = [name for name in SNIPPETS if reports[name].error]
+    if invalid:
+        error = reports[invalid[0]].error
+        where = f"{invalid[0]} line {error.line}" if error.line else invalid[0]
+        return finish(Verdict.invalid, f"{where}: {error.message}")
+
+    # Machine code -> IR -> symbolic exits.
+    initial = InitialState.fresh()
+    exits = {}
+    for name, program in programs.items():
+        try:
+            with timer.stage("lift"):
+                cfg = lift(program)
+            with timer.stage("encode"):
+                exits[name] = run_snippet(cfg, initial)
+        except NotModelled as exc:
+            unsupported.append(_unsupported(name, program, exc))
+    if unsupported:
+        first = unsupported[0]
+        where = f"{first.snippet} line {first.line}" if first.line else first.snippet
+        shown = f" `{first.instruction}`" if first.instruction else ""
+        return finish(Verdict.unsupported, f"{where}{shown}: {first.what} is not modelled", unsupported=unsupported)
+
+    # SMT -> verdict.
+    with timer.stage("encode"):
+        query = build_query(exits["source"], exits["candidate"], observables, _ms_left(deadline))
+    with timer.stage("solve"):
+        outcome = query.solver.check()
+    if outcome == z3.unsat:
+        return finish(Verdict.equivalent, _equivalent_reason(opts))
+    if outcome == z3.unknown:
+        return finish(Verdict.unknown, f"the solver gave up: {query.solver.reason_unknown()} "
+                                       f"(time limit {opts.timeout:g} s)")
+
+    with timer.stage("counterexample"):
+        counterexample = _counterexample(query, initial, programs, opts, deadline, timer)
+    first = counterexample.differences[0]
+    reason = f"{first.location} differs: source {first.source}, candidate {first.candidate}"
+    if not counterexample.confirmed and opts.replay:
+        reason += " (NOT confirmed by replay: " + (counterexample.replay_note or "") + ")"
+    return finish(Verdict.not_equivalent, reason, counterexample=counterexample)
+
+
+def _counterexample(query: Query, initial: InitialState, programs: dict[str, Program],
+                    opts: Options, deadline: float, timer: _Timer) -> Counterexample:
+    from .confirm import replay_pair
+    from .replay import CODE_BASE
+
+    solver = query.solver
+    solver.push()
+    solver.add(replayable(query, CODE_BASE))
+    if solver.check() != z3.sat:  # only states the emulator cannot host differ: keep the free model
+        solver.pop()
+        solver.check()
+    model = minimise(solver, initial, deadline)
+    memory = initial_memory(model, query, initial)
+    predictions = {"source": predict(model, query.source), "candidate": predict(model, query.candidate)}
+    counterexample = Counterexample(
+        inputs=inputs(model, initial, memory),
+        differences=differences(model, query),
+        source_exit=predictions["source"].exit,
+        candidate_exit=predictions["candidate"].exit,
+        confirmed=False,
+        replay_note="replay was not requested",
+    )
+    if opts.replay:
+        registers = {name: model.eval(var, model_completion=True).as_long() for name, var in initial.regs.items()}
+        nzcv = model.eval(initial.nzcv, model_completion=True).as_long()
+        with timer.stage("replay"):
+            confirmed, note = replay_pair(programs, predictions, registers, nzcv, memory, timeout=10.0)
+        counterexample.confirmed, counterexample.replay_note = confirmed, note
+    return counterexample
+
+
+def _ms_left(deadline: float) -> int:
+    return max(1, int((deadline - time.monotonic()) * 1000))
+
+
+def _report(program: Program, dropped: list[str]) -> SnippetReport:
+    return SnippetReport(
+        instructions=[
+            Instruction(line=i.line, offset=i.offset, text=i.text, encoding=f"{i.encoding:08x}")
+            for i in program.instructions
+        ],
+        dropped=list(dropped),
+        labels=dict(program.labels),
+        external_labels=list(program.external_labels),
+    )
+
+
+def _unsupported(name: str, program: Program, exc: NotModelled) -> Unsupported:
+    instruction = next((i for i in program.instructions if i.offset == exc.offset), None)
+    return Unsupported(
+        snippet=name,
+        line=instruction.line if instruction else None,
+        instruction=instruction.text if instruction else None,
+        what=exc.what,
+    )
+
+
+def _equivalent_reason(opts: Options) -> str:
+    if opts.live_out is not None:
+        return "equivalent: same exit and same " + ", ".join(opts.live_out) + " for every initial state"
+    if opts.preset == "aapcs64":
+        return "equivalent under AAPCS64: same exit, callee-visible registers and memory above sp"
+    return "equivalent: same exit, registers, flags and memory for every initial state"

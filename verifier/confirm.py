@@ -1,0 +1,75 @@
+"""Does the emulator agree? Compare our predicted final states with unicorn's run of both snippets.
+
+A counterexample is `confirmed` when unicorn, started from its inputs, takes the exits we predicted and
+ends with every register, the flags and every stored byte exactly as our semantics said, for both
+snippets. Anything else is a bug in our semantics (or in the emulator) and is reported, never hidden.
+"""
+
+from __future__ import annotations
+
+from .assemble import Program
+from .counterexample import Prediction, format_nzcv
+from .result import Exit
+from .semantics.state import GPR_NAMES, VREG_NAMES
+
+
+def machine_state(registers: dict[str, int], nzcv: int, memory: dict[int, int]):
+    from .replay import MachineState
+
+    return MachineState(
+        x=[registers[n] for n in GPR_NAMES],
+        sp=registers["sp"],
+        nzcv=nzcv,
+        v=[registers[n] for n in VREG_NAMES],
+        memory=dict(memory),
+    )
+
+
+def _exit_of_outcome(outcome) -> Exit | None:
+    if outcome.exit_kind == "fallthrough":
+        return Exit(kind="fallthrough")
+    if outcome.exit_kind == "label":
+        return Exit(kind="label", label=outcome.exit_label)
+    if outcome.exit_kind == "indirect":
+        return Exit(kind="indirect", target=hex(outcome.exit_target))
+    return None
+
+
+def mismatches(name: str, prediction: Prediction, outcome) -> list[str]:
+    """Where unicorn's run of one snippet disagrees with our prediction (empty: full agreement)."""
+    if outcome.exit_kind == "error":
+        return [f"{name}: emulator error: {outcome.error}"]
+    found = []
+    replayed_exit = _exit_of_outcome(outcome)
+    if replayed_exit != prediction.exit:
+        found.append(f"{name} exit: predicted {prediction.exit.describe()}, unicorn {replayed_exit.describe()}")
+    final = outcome.state
+    replayed = dict(zip(GPR_NAMES, final.x)) | {"sp": final.sp} | dict(zip(VREG_NAMES, final.v))
+    for register, predicted in prediction.registers.items():
+        if replayed[register] != predicted:
+            found.append(f"{name} {register}: predicted {predicted:#x}, unicorn {replayed[register]:#x}")
+    if final.nzcv != prediction.nzcv:
+        found.append(f"{name} nzcv: predicted {format_nzcv(prediction.nzcv)}, unicorn {format_nzcv(final.nzcv)}")
+    for address in sorted(set(prediction.stores) | set(outcome.writes)):
+        predicted = prediction.stores.get(address)
+        actual = final.memory.get(address)
+        if predicted != actual:
+            show = lambda v: "not written" if v is None else f"{v:#04x}"  # noqa: E731
+            found.append(f"{name} mem[{address:#x}]: predicted {show(predicted)}, unicorn {show(actual)}")
+    return found
+
+
+def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction],
+                registers: dict[str, int], nzcv: int, memory: dict[int, int], timeout: float) -> tuple[bool, str | None]:
+    """Run both snippets on unicorn from the counterexample state: (confirmed, note)."""
+    from .replay import run_isolated
+
+    problems = []
+    outcomes = {}
+    for name, program in programs.items():
+        branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()}
+        outcomes[name] = run_isolated(program.code, machine_state(registers, nzcv, memory), branches, timeout=timeout)
+        problems += mismatches(name, predictions[name], outcomes[name])
+    if problems:
+        return False, "replay disagrees with the semantics: " + "; ".join(problems[:8])
+    return True, None

@@ -1,0 +1,199 @@
+"""Solver model -> a counterexample a person can read: minimal inputs, differing observables, exits.
+
+Following Alive2, inputs are minimised one at a time: pin a variable to 0 and keep the pin if the query
+stays satisfiable, else try a small value. Before that, the search is steered to states an emulator can
+replay (memory accesses and jump targets away from the replay's code page and the top page of the
+address space); if no such state exists the unconstrained model is used and replay will say so.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import z3
+
+from .equivalence import Query, Summary
+from .lift import Target
+from .result import Difference, Exit, Inputs, MemoryBytes
+from .semantics.helpers import thunk_nzcv
+from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState
+
+# Where replay maps the code, and how much room it keeps there (see verifier/replay.py).
+REPLAY_CODE_SPAN = 0x10000
+TOP_PAGE = 0x1000
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass
+class Prediction:
+    """What our semantics says one snippet does from the counterexample state (compared with replay)."""
+
+    exit: Exit
+    registers: dict[str, int]  # x0..x30, sp, v0..v31
+    nzcv: int
+    stores: dict[int, int]  # final byte at every address the snippet stored to
+
+
+def replayable(query: Query, code_base: int) -> z3.BoolRef:
+    """States whose memory accesses and jump targets stay clear of the emulator's own pages."""
+
+    def clear(address: z3.BitVecRef, size: int) -> z3.BoolRef:
+        end = address + size  # cannot wrap: the first conjunct keeps it below the top page
+        return z3.And(
+            z3.ULE(address, _MASK64 - TOP_PAGE - size),
+            z3.Or(z3.ULE(end, code_base), z3.UGE(address, code_base + REPLAY_CODE_SPAN)),
+        )
+
+    conditions = [clear(query.memory_witness, 1)]
+    for summary in (query.source, query.candidate):
+        for access in summary.final.accesses:
+            conditions.append(z3.Implies(access.guard, clear(access.address, access.size)))
+        for path in summary.exits:
+            if path.target.kind == "indirect":
+                conditions.append(z3.Implies(path.guard, clear(path.target_value, 4)))
+    return z3.And(*conditions)
+
+
+def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
+    return [initial.regs[n] for n in GPR_NAMES + ["sp"]] + [initial.nzcv] + [initial.regs[n] for n in VREG_NAMES]
+
+
+def minimise(solver: z3.Solver, initial: InitialState, deadline: float) -> z3.ModelRef:
+    """Pin each input that matters to 0, else to a small value, while the query stays satisfiable."""
+    model = solver.model()
+    relevant = {d.name() for d in model.decls()}
+    for variable in _input_variables(initial):
+        if str(variable) not in relevant or time.monotonic() > deadline:
+            continue
+        if model.eval(variable).as_long() == 0:
+            continue
+        for smaller in (variable == 0, z3.ULT(variable, 0x100)):
+            solver.push()
+            solver.add(smaller)
+            if solver.check() == z3.sat:
+                model = solver.model()
+                break
+            solver.pop()
+    return model
+
+
+def _value(model: z3.ModelRef, term) -> int:
+    return model.eval(term, model_completion=True).as_long()
+
+
+def _exit(model: z3.ModelRef, summary: Summary) -> Exit:
+    for path in summary.exits:
+        if z3.is_true(model.eval(path.guard, model_completion=True)):
+            return _exit_of_target(path.target, _value(model, path.target_value))
+    raise AssertionError("exit guards do not cover the model")  # guards are exhaustive by construction
+
+
+def _exit_of_target(target: Target, value: int) -> Exit:
+    if target.kind == "end":
+        return Exit(kind="fallthrough")
+    if target.kind == "label":
+        return Exit(kind="label", label=target.label)
+    return Exit(kind="indirect", target=hex(value))
+
+
+def _accessed_bytes(model: z3.ModelRef, summary: Summary, kinds: tuple[str, ...]) -> set[int]:
+    addresses = set()
+    for access in summary.final.accesses:
+        if access.kind in kinds and z3.is_true(model.eval(access.guard, model_completion=True)):
+            start = _value(model, access.address)
+            addresses.update((start + i) & _MASK64 for i in range(access.size))
+    return addresses
+
+
+def _byte_runs(values: dict[int, int]) -> list[tuple[int, list[int]]]:
+    """Group byte addresses into contiguous runs: [(first address, [byte, ...]), ...]."""
+    runs: list[tuple[int, list[int]]] = []
+    for address in sorted(values):
+        if runs and runs[-1][0] + len(runs[-1][1]) == address:
+            runs[-1][1].append(values[address])
+        else:
+            runs.append((address, [values[address]]))
+    return runs
+
+
+def format_nzcv(nzcv: int) -> str:
+    return "".join(flag if nzcv & bit else flag.lower() for flag, bit in zip("NZCV", (8, 4, 2, 1)))
+
+
+def initial_memory(model: z3.ModelRef, query: Query, initial: InitialState) -> dict[int, int]:
+    """Initial bytes that matter: everything either snippet reads or writes, and the memory witness."""
+    addresses = set()
+    for summary in (query.source, query.candidate):
+        addresses |= _accessed_bytes(model, summary, ("load", "store"))
+    if any(o.kind == "memory" for o in query.observables):
+        addresses.add(_value(model, query.memory_witness))
+    return {a: _value(model, z3.Select(initial.memory, z3.BitVecVal(a, 64))) for a in addresses}
+
+
+def inputs(model: z3.ModelRef, initial: InitialState, memory: dict[int, int]) -> Inputs:
+    relevant = {d.name() for d in model.decls()}
+    registers = {
+        name: hex(_value(model, initial.regs[name]))
+        for name in GPR_NAMES + ["sp"] + VREG_NAMES
+        if name in relevant
+    }
+    nzcv = _value(model, initial.nzcv) if "nzcv" in relevant else None
+    flags = None if nzcv is None else {f: int(bool(nzcv & b)) for f, b in zip("NZCV", (8, 4, 2, 1))}
+    runs = [MemoryBytes(address=hex(a), bytes=bytes(b).hex()) for a, b in _byte_runs(memory)]
+    return Inputs(registers=registers, flags=flags, memory=runs)
+
+
+def predict(model: z3.ModelRef, summary: Summary) -> Prediction:
+    state = summary.final
+    registers = {name: _value(model, state.regs[name]) for name in GPR_NAMES + ["sp"] + VREG_NAMES}
+    nzcv = _value(model, thunk_nzcv(*(state.regs[f] for f in ("cc_op", "cc_dep1", "cc_dep2", "cc_ndep"))))
+    stores = {
+        a: _value(model, z3.Select(state.memory, z3.BitVecVal(a, 64)))
+        for a in _accessed_bytes(model, summary, ("store",))
+    }
+    return Prediction(_exit(model, summary), registers, nzcv, stores)
+
+
+def differences(model: z3.ModelRef, query: Query) -> list[Difference]:
+    """Every observable that differs under the model, exit first, then in the observables' order."""
+    found = []
+    source_exit, candidate_exit = _exit(model, query.source), _exit(model, query.candidate)
+    if source_exit != candidate_exit:
+        found.append(Difference(location="exit", source=source_exit.describe(), candidate=candidate_exit.describe()))
+    for observable in query.observables:
+        if observable.kind == "memory":
+            found.extend(_memory_differences(model, query, observable.memory_from_sp))
+            continue
+        s_val = _value(model, observable.value(query.source.final))
+        c_val = _value(model, observable.value(query.candidate.final))
+        if s_val != c_val:
+            fmt = format_nzcv if observable.kind == "nzcv" else hex
+            found.append(Difference(location=observable.name, source=fmt(s_val), candidate=fmt(c_val)))
+    return found
+
+
+def _memory_differences(model: z3.ModelRef, query: Query, from_sp: bool) -> list[Difference]:
+    addresses = _accessed_bytes(model, query.source, ("store",)) | _accessed_bytes(model, query.candidate, ("store",))
+    addresses.add(_value(model, query.memory_witness))
+    floor = _value(model, query.source.final.regs["sp"]) if from_sp else 0
+    differing = {}
+    for address in addresses:
+        if address < floor:
+            continue
+        cell = z3.BitVecVal(address, 64)
+        s_byte = _value(model, z3.Select(query.source.final.memory, cell))
+        c_byte = _value(model, z3.Select(query.candidate.final.memory, cell))
+        if s_byte != c_byte:
+            differing[address] = (s_byte, c_byte)
+    found = []
+    for start, pairs in _byte_runs(differing):
+        end = start + len(pairs) - 1
+        location = f"mem[{start:#x}]" if end == start else f"mem[{start:#x}..{end:#x}]"
+        found.append(Difference(
+            location=location,
+            source=bytes(p[0] for p in pairs).hex(),
+            candidate=bytes(p[1] for p in pairs).hex(),
+        ))
+    return found
+

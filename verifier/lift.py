@@ -1,0 +1,134 @@
+"""Machine code -> the snippet's control-flow graph of pyvex IRSBs, with every successor classified.
+
+pyvex ends a block at every branch. Starting at offset 0 we lift a block, look at where its conditional
+exits and its final jump go, and lift a block at every internal target. Each successor becomes a
+`Target`: another block, the end of the snippet (falling off it), an external label (the branch carries
+a relocation: the assembler encoded it as a branch to itself), or an indirect jump (`ret`, `br`).
+
+Only forward branches are modelled: the graph is then acyclic and offset order is a topological order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import pyvex
+
+if TYPE_CHECKING:
+    from .assemble import Program
+from .errors import NotModelled
+from .semantics.state import ARCH
+
+# Relocations a branch to an undefined label leaves; any other relocation is a symbol reference we do
+# not model yet (adrp/add :lo12:, literal loads).
+BRANCH_RELOCATIONS = {"R_AARCH64_JUMP26", "R_AARCH64_CONDBR19", "R_AARCH64_TSTBR14"}
+CALL_RELOCATIONS = {"R_AARCH64_CALL26"}
+
+# pyvex turns a division by zero into a trap exit; AArch64 divisions never trap (they give 0).
+IMPOSSIBLE_EXITS = {"Ijk_SigFPE_IntDiv"}
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: Literal["block", "end", "label", "indirect"]
+    offset: int | None = None  # for "block"
+    label: str | None = None  # for "label"
+
+
+@dataclass
+class Block:
+    start: int
+    irsb: pyvex.IRSB
+    exit_targets: dict[int, Target | None] = field(default_factory=dict)  # Exit stmt index -> target; None: cannot happen
+    next_target: Target = Target("end")
+
+
+@dataclass
+class ControlFlowGraph:
+    blocks: dict[int, Block]  # by start offset
+
+    def in_order(self) -> list[Block]:
+        return [self.blocks[start] for start in sorted(self.blocks)]
+
+
+def lift(program: Program) -> ControlFlowGraph:
+    """Lift every block reachable from offset 0 and classify every control transfer."""
+    for offset, relocation in program.relocations.items():
+        if relocation.type in CALL_RELOCATIONS:
+            raise NotModelled("call (bl)", offset)
+        if relocation.type not in BRANCH_RELOCATIONS:
+            raise NotModelled(f"reference to symbol {relocation.symbol} ({relocation.type})", offset)
+
+    blocks: dict[int, Block] = {}
+    to_lift = [0] if program.code else []
+    while to_lift:
+        start = to_lift.pop()
+        if start in blocks:
+            continue
+        block = _lift_block(program, start)
+        blocks[start] = block
+        for target in [*block.exit_targets.values(), block.next_target]:
+            if target is not None and target.kind == "block":
+                to_lift.append(target.offset)
+    return ControlFlowGraph(blocks)
+
+
+def _lift_block(program: Program, start: int) -> Block:
+    code = program.code
+    irsb = pyvex.lift(code[start:], start, ARCH, max_bytes=len(code) - start, opt_level=1)
+    if irsb.jumpkind == "Ijk_NoDecode":
+        bad = irsb.next.con.value if isinstance(irsb.next, pyvex.expr.Const) else start + irsb.size
+        raise NotModelled("instruction that VEX cannot decode", bad)
+
+    block = Block(start, irsb)
+    current = start
+    for index, stmt in enumerate(irsb.statements):
+        if isinstance(stmt, pyvex.stmt.IMark):
+            current = stmt.addr
+        elif isinstance(stmt, pyvex.stmt.Exit):
+            if stmt.jk in IMPOSSIBLE_EXITS:
+                block.exit_targets[index] = None
+            elif stmt.jk == "Ijk_Boring":
+                block.exit_targets[index] = _direct_target(program, current, stmt.dst.value)
+            else:
+                raise NotModelled(f"conditional exit of kind {stmt.jk.removeprefix('Ijk_')}", current)
+
+    last = _last_instruction(irsb, start)
+    if irsb.jumpkind == "Ijk_Call":
+        raise NotModelled("call (bl/blr)", last)
+    if irsb.jumpkind not in ("Ijk_Boring", "Ijk_Ret"):
+        raise NotModelled(f"control transfer of kind {irsb.jumpkind.removeprefix('Ijk_')}", last)
+    if isinstance(irsb.next, pyvex.expr.Const):
+        block.next_target = _direct_target(program, last, irsb.next.con.value)
+    elif _is_register_branch(program.code, last):
+        block.next_target = Target("indirect")
+    else:  # the lifter left a direct successor unfolded: never guess where it goes
+        raise NotModelled("block successor that is not a constant", last)
+    return block
+
+
+def _is_register_branch(code: bytes, offset: int) -> bool:
+    """br / blr / ret and their variants: the 'unconditional branch (register)' encoding class."""
+    word = int.from_bytes(code[offset:offset + 4], "little")
+    return word >> 25 == 0b1101011
+
+
+def _last_instruction(irsb: pyvex.IRSB, start: int) -> int:
+    marks = [s.addr for s in irsb.statements if isinstance(s, pyvex.stmt.IMark)]
+    return marks[-1] if marks else start
+
+
+def _direct_target(program: Program, instruction: int, target: int) -> Target:
+    """Classify a constant branch target taken by the instruction at `instruction`."""
+    relocation = program.relocations.get(instruction)
+    if relocation is not None and target == instruction:
+        label = relocation.symbol if relocation.addend == 0 else f"{relocation.symbol}{relocation.addend:+d}"
+        return Target("label", label=label)
+    if target == len(program.code):
+        return Target("end")
+    if target > len(program.code) or target < 0:
+        raise NotModelled(f"branch outside the snippet to offset {target:#x}", instruction)
+    if target <= instruction:
+        raise NotModelled("backward branch (loop)", instruction)
+    return Target("block", offset=target)

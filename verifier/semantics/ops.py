@@ -1,0 +1,172 @@
+"""VEX IR operations (`Iop_*`) as Z3 bit-vector functions, decoded from the op's name.
+
+VEX names carry their widths (`Add32`, `8Uto64`, `CmpLT64S`, `64HLto128`), so one pattern per family
+covers every width and nothing is written once per op. Every value is a bit-vector, Ity_I1 included
+(width 1). An op that no pattern matches raises NotModelled with its name: it must never be guessed.
+
+Where VEX leaves a case undefined and the architecture does not (integer division by zero, which AArch64
+defines as 0 and pyvex turns into a trap exit), the architecture wins.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import z3
+
+from ..errors import NotModelled
+
+TYPE_BITS = {
+    "Ity_I1": 1, "Ity_I8": 8, "Ity_I16": 16, "Ity_I32": 32, "Ity_I64": 64, "Ity_I128": 128, "Ity_V128": 128,
+}
+
+
+def type_bits(ty: str) -> int:
+    bits = TYPE_BITS.get(ty)
+    if bits is None:
+        raise NotModelled(f"VEX type {ty.removeprefix('Ity_')}")
+    return bits
+
+
+def _bool_to_bv(cond: z3.BoolRef) -> z3.BitVecRef:
+    return z3.If(cond, z3.BitVecVal(1, 1), z3.BitVecVal(0, 1))
+
+
+def _shift_amount(amount: z3.BitVecRef, width: int) -> z3.BitVecRef:
+    """VEX shift amounts are I8; widen (or narrow, for I8 shifts) to the shifted value's width."""
+    if amount.size() < width:
+        return z3.ZeroExt(width - amount.size(), amount)
+    if amount.size() > width:
+        # An 8-bit value shifted by >= 8 is 0 (or all sign bits): keep the amount exact by saturating.
+        return z3.If(z3.UGE(amount, width), z3.BitVecVal(width, width), z3.Extract(width - 1, 0, amount))
+    return amount
+
+
+def _udiv(a, b):
+    return z3.If(b == 0, z3.BitVecVal(0, a.size()), z3.UDiv(a, b))
+
+
+def _sdiv(a, b):
+    # Z3's bvsdiv truncates toward zero and wraps INT_MIN / -1 to INT_MIN, as AArch64 SDIV does.
+    return z3.If(b == 0, z3.BitVecVal(0, a.size()), a / b)
+
+
+def _mull(signed: bool):
+    def mull(a, b):
+        width = a.size()
+        ext = z3.SignExt if signed else z3.ZeroExt
+        return ext(width, a) * ext(width, b)
+
+    return mull
+
+
+def _clz(a):
+    width = a.size()
+    result = z3.BitVecVal(width, width)
+    for bit in range(width):  # the highest set bit wins, so it is applied last
+        result = z3.If(z3.Extract(bit, bit, a) == 1, z3.BitVecVal(width - 1 - bit, width), result)
+    return result
+
+
+def _ctz(a):
+    width = a.size()
+    result = z3.BitVecVal(width, width)
+    for bit in reversed(range(width)):  # the lowest set bit wins, so it is applied last
+        result = z3.If(z3.Extract(bit, bit, a) == 1, z3.BitVecVal(bit, width), result)
+    return result
+
+
+_BINARY: dict[str, Callable] = {
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Mul": lambda a, b: a * b,
+    "And": lambda a, b: a & b,
+    "Or": lambda a, b: a | b,
+    "Xor": lambda a, b: a ^ b,
+    "Shl": lambda a, b: a << _shift_amount(b, a.size()),
+    "Shr": lambda a, b: z3.LShR(a, _shift_amount(b, a.size())),
+    "Sar": lambda a, b: a >> _shift_amount(b, a.size()),
+    "CmpEQ": lambda a, b: _bool_to_bv(a == b),
+    "CasCmpEQ": lambda a, b: _bool_to_bv(a == b),
+    "ExpCmpNE": lambda a, b: _bool_to_bv(a != b),
+    "CmpNE": lambda a, b: _bool_to_bv(a != b),
+    "CasCmpNE": lambda a, b: _bool_to_bv(a != b),
+    "CmpLTS": lambda a, b: _bool_to_bv(a < b),
+    "CmpLTU": lambda a, b: _bool_to_bv(z3.ULT(a, b)),
+    "CmpLES": lambda a, b: _bool_to_bv(a <= b),
+    "CmpLEU": lambda a, b: _bool_to_bv(z3.ULE(a, b)),
+    "DivU": _udiv,
+    "DivS": _sdiv,
+    "MullS": _mull(True),
+    "MullU": _mull(False),
+}
+
+_UNARY: dict[str, Callable] = {
+    "Not": lambda a: ~a,
+    "Clz": _clz,
+    "Ctz": _ctz,
+    "CmpNEZ": lambda a: _bool_to_bv(a != 0),
+}
+
+# Vector ops that are plain bitwise operations on all 128 bits.
+_V128 = {
+    "Iop_AndV128": lambda a, b: a & b,
+    "Iop_OrV128": lambda a, b: a | b,
+    "Iop_XorV128": lambda a, b: a ^ b,
+    "Iop_NotV128": lambda a: ~a,
+    "Iop_64HLtoV128": lambda hi, lo: z3.Concat(hi, lo),
+    "Iop_V128to64": lambda a: z3.Extract(63, 0, a),
+    "Iop_V128HIto64": lambda a: z3.Extract(127, 64, a),
+}
+
+_ARITH_RE = re.compile(r"Iop_(?P<name>[A-Za-z]+?)(?P<bits>8|16|32|64)(?P<sign>[SU]?)$")
+_CONVERT_RE = re.compile(r"Iop_(?P<src>1|8|16|32|64|128)(?P<how>U|S|HI|HL|)to(?P<dst>1|8|16|32|64|128)$")
+
+
+def _convert(src: int, how: str, dst: int) -> Callable:
+    if how == "U" and dst > src:
+        return lambda a: z3.ZeroExt(dst - src, a)
+    if how == "S" and dst > src:
+        return lambda a: z3.SignExt(dst - src, a)
+    if how == "" and dst < src:
+        return lambda a: z3.Extract(dst - 1, 0, a)
+    if how == "HI" and dst * 2 == src:
+        return lambda a: z3.Extract(src - 1, dst, a)
+    if how == "HL" and src * 2 == dst:
+        return lambda hi, lo: z3.Concat(hi, lo)
+    raise NotModelled(f"VEX op Iop_{src}{how}to{dst}")
+
+
+def _decode(op: str) -> Callable:
+    if op in _V128:
+        return _V128[op]
+    match = _CONVERT_RE.match(op)
+    if match:
+        return _convert(int(match["src"]), match["how"], int(match["dst"]))
+    match = _ARITH_RE.match(op)
+    if match:
+        family = match["name"] + match["sign"]
+        if family in _BINARY:
+            return _BINARY[family]
+        if family in _UNARY:
+            return _UNARY[family]
+        if match["name"] == "Not" and match["bits"] == "1":
+            return _UNARY["Not"]
+    if op == "Iop_Not1":
+        return _UNARY["Not"]
+    raise NotModelled(f"VEX op {op}")
+
+
+_CACHE: dict[str, Callable] = {}
+
+
+def apply(op: str, args: list[z3.BitVecRef]) -> z3.BitVecRef:
+    """Apply VEX op `op` (e.g. "Iop_Add64") to Z3 bit-vector arguments."""
+    fn = _CACHE.get(op)
+    if fn is None:
+        fn = _CACHE[op] = _decode(op)
+    try:
+        return fn(*args)
+    except (TypeError, z3.Z3Exception) as exc:  # arity or width that the pattern does not fit
+        raise NotModelled(f"VEX op {op} ({exc})") from exc
