@@ -14,8 +14,8 @@ import z3
 
 from . import __version__
 from .assemble import Program, assemble
-from .counterexample import differences, initial_memory, inputs, minimise, predict, replayable
-from .equivalence import Query, build_query, observables_for
+from .counterexample import differences, initial_memory, inputs, minimise, predict, relevant_inputs, replayable
+from .equivalence import Query, build_query, observables_for, preconditions_for
 from .errors import NotModelled, SnippetError
 from .lift import lift
 from .result import (
@@ -100,7 +100,8 @@ def check(source: str, candidate: str, **options) -> Result:
 
     # SMT -> verdict.
     with timer.stage("encode"):
-        query = build_query(exits["source"], exits["candidate"], observables, _ms_left(deadline))
+        query = build_query(exits["source"], exits["candidate"], observables, _ms_left(deadline),
+                            preconditions_for(opts.preset, initial))
     with timer.stage("solve"):
         outcome = query.solver.check()
     if outcome == z3.unsat:
@@ -129,11 +130,11 @@ def _counterexample(query: Query, initial: InitialState, programs: dict[str, Pro
     if solver.check() != z3.sat:  # only states the emulator cannot host differ: keep the free model
         solver.pop()
         solver.check()
-    model = minimise(solver, initial, deadline)
+    model = minimise(solver, initial, relevant_inputs(solver.model(), query), deadline)
     memory = initial_memory(model, query, initial)
     predictions = {"source": predict(model, query.source), "candidate": predict(model, query.candidate)}
     counterexample = Counterexample(
-        inputs=inputs(model, initial, memory),
+        inputs=inputs(model, initial, relevant_inputs(model, query), memory),
         differences=differences(model, query),
         source_exit=predictions["source"].exit,
         candidate_exit=predictions["candidate"].exit,

@@ -59,14 +59,13 @@ def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
     return [initial.regs[n] for n in GPR_NAMES + ["sp"]] + [initial.nzcv] + [initial.regs[n] for n in VREG_NAMES]
 
 
-def minimise(solver: z3.Solver, initial: InitialState, deadline: float) -> z3.ModelRef:
-    """Pin each input that matters to 0, else to a small value, while the query stays satisfiable."""
+def minimise(solver: z3.Solver, initial: InitialState, relevant: set[str], deadline: float) -> z3.ModelRef:
+    """Pin each relevant input to 0, else to a small value, while the query stays satisfiable."""
     model = solver.model()
-    relevant = {d.name() for d in model.decls()}
     for variable in _input_variables(initial):
         if str(variable) not in relevant or time.monotonic() > deadline:
             continue
-        if model.eval(variable).as_long() == 0:
+        if model.eval(variable, model_completion=True).as_long() == 0:
             continue
         for smaller in (variable == 0, z3.ULT(variable, 0x100)):
             solver.push()
@@ -76,6 +75,34 @@ def minimise(solver: z3.Solver, initial: InitialState, deadline: float) -> z3.Mo
                 break
             solver.pop()
     return model
+
+
+def relevant_inputs(model: z3.ModelRef, query: Query) -> set[str]:
+    """Names of the input variables the exits and the differing observables depend on."""
+    terms = [query.source.exit_code, query.candidate.exit_code, query.source.exit_target, query.candidate.exit_target]
+    for observable in query.observables:
+        if observable.kind == "memory":
+            if _differing_memory(model, query, observable.memory_from_sp):
+                terms += [query.source.final.memory, query.candidate.final.memory]
+            continue
+        pair = [observable.value(query.source.final), observable.value(query.candidate.final)]
+        if _value(model, pair[0]) != _value(model, pair[1]):
+            terms += pair
+    return _free_variables([z3.simplify(t) for t in terms])
+
+
+def _free_variables(terms: list[z3.ExprRef]) -> set[str]:
+    seen, names, stack = set(), set(), list(terms)
+    while stack:
+        term = stack.pop()
+        if term.get_id() in seen:
+            continue
+        seen.add(term.get_id())
+        if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            names.add(term.decl().name())
+        else:
+            stack.extend(term.children())
+    return names
 
 
 def _value(model: z3.ModelRef, term) -> int:
@@ -122,17 +149,17 @@ def format_nzcv(nzcv: int) -> str:
 
 
 def initial_memory(model: z3.ModelRef, query: Query, initial: InitialState) -> dict[int, int]:
-    """Initial bytes that matter: everything either snippet reads or writes, and the memory witness."""
+    """Initial bytes that matter: those either snippet loads, and those where final memories differ."""
     addresses = set()
     for summary in (query.source, query.candidate):
-        addresses |= _accessed_bytes(model, summary, ("load", "store"))
-    if any(o.kind == "memory" for o in query.observables):
-        addresses.add(_value(model, query.memory_witness))
+        addresses |= _accessed_bytes(model, summary, ("load",))
+    for observable in query.observables:
+        if observable.kind == "memory":
+            addresses |= set(_differing_memory(model, query, observable.memory_from_sp))
     return {a: _value(model, z3.Select(initial.memory, z3.BitVecVal(a, 64))) for a in addresses}
 
 
-def inputs(model: z3.ModelRef, initial: InitialState, memory: dict[int, int]) -> Inputs:
-    relevant = {d.name() for d in model.decls()}
+def inputs(model: z3.ModelRef, initial: InitialState, relevant: set[str], memory: dict[int, int]) -> Inputs:
     registers = {
         name: hex(_value(model, initial.regs[name]))
         for name in GPR_NAMES + ["sp"] + VREG_NAMES
@@ -173,7 +200,8 @@ def differences(model: z3.ModelRef, query: Query) -> list[Difference]:
     return found
 
 
-def _memory_differences(model: z3.ModelRef, query: Query, from_sp: bool) -> list[Difference]:
+def _differing_memory(model: z3.ModelRef, query: Query, from_sp: bool) -> dict[int, tuple[int, int]]:
+    """Byte address -> (source byte, candidate byte) wherever the final memories differ."""
     addresses = _accessed_bytes(model, query.source, ("store",)) | _accessed_bytes(model, query.candidate, ("store",))
     addresses.add(_value(model, query.memory_witness))
     floor = _value(model, query.source.final.regs["sp"]) if from_sp else 0
@@ -186,8 +214,12 @@ def _memory_differences(model: z3.ModelRef, query: Query, from_sp: bool) -> list
         c_byte = _value(model, z3.Select(query.candidate.final.memory, cell))
         if s_byte != c_byte:
             differing[address] = (s_byte, c_byte)
+    return differing
+
+
+def _memory_differences(model: z3.ModelRef, query: Query, from_sp: bool) -> list[Difference]:
     found = []
-    for start, pairs in _byte_runs(differing):
+    for start, pairs in _byte_runs(_differing_memory(model, query, from_sp)):
         end = start + len(pairs) - 1
         location = f"mem[{start:#x}]" if end == start else f"mem[{start:#x}..{end:#x}]"
         found.append(Difference(
@@ -196,4 +228,3 @@ def _memory_differences(model: z3.ModelRef, query: Query, from_sp: bool) -> list
             candidate=bytes(p[1] for p in pairs).hex(),
         ))
     return found
-

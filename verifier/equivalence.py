@@ -17,7 +17,7 @@ import z3
 from .lift import Target
 from .semantics.execute import ExitPath, merge_states
 from .semantics.helpers import thunk_nzcv
-from .semantics.state import GPR_NAMES, VREG_NAMES, State
+from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState, State
 
 EXIT_END = 0
 EXIT_INDIRECT = 0xFFFF
@@ -87,6 +87,19 @@ def observables_for(live_out: list[str] | None, preset: str) -> list[Observable]
     raise ValueError(f"unknown preset {preset!r}: use 'all' or 'aapcs64'")
 
 
+# AAPCS64 describes a real call: sp is 16-byte aligned and the stack does not wrap around the address
+# space, so memory just below sp (dead at exit: signal handlers may clobber it) never aliases memory above.
+AAPCS64_STACK_FLOOR = 0x10000
+
+
+def preconditions_for(preset: str, initial: InitialState) -> list[z3.BoolRef]:
+    """Assumptions on the initial state that a preset makes (none for `all`)."""
+    if preset == "aapcs64":
+        sp = initial.regs["sp"]
+        return [sp & 15 == 0, z3.UGE(sp, AAPCS64_STACK_FLOOR)]
+    return []
+
+
 # ---------------------------------------------------------------------------------------------------
 # Summaries
 
@@ -139,7 +152,8 @@ class Query:
 
 
 def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
-                observables: list[Observable], timeout_ms: int) -> Query:
+                observables: list[Observable], timeout_ms: int,
+                preconditions: list[z3.BoolRef] = ()) -> Query:
     labels = label_ids_for(source_exits, candidate_exits)
     source, candidate = summarize(source_exits, labels), summarize(candidate_exits, labels)
     witness = z3.BitVec("memory_witness", 64)
@@ -160,5 +174,6 @@ def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
 
     solver = z3.SolverFor("QF_ABV")
     solver.set("timeout", max(1, timeout_ms))
+    solver.add(*preconditions)
     solver.add(z3.Or(*differences))
     return Query(solver, source, candidate, observables, witness)

@@ -145,6 +145,8 @@ class _Evaluator:
         if isinstance(expr, pyvex.expr.RdTmp):
             return self.temps[expr.tmp]
         if isinstance(expr, pyvex.expr.Const):
+            if expr.con.type.startswith("Ity_F"):
+                raise NotModelled("floating-point constant")
             return z3.BitVecVal(expr.con.value, ops.type_bits(expr.con.type))
         if isinstance(expr, pyvex.expr.Get):
             return self.state.get(expr.offset, ops.type_bits(expr.ty))

@@ -1,0 +1,2 @@
+str x0, [x1]
+mov x2, x0

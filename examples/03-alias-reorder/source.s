@@ -1,0 +1,3 @@
+// load, then store through another pointer
+ldr x2, [x3]
+str x0, [x1]

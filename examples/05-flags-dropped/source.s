@@ -1,0 +1,2 @@
+subs w0, w1, w2
+mul w3, w0, w0

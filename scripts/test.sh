@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up everything (assembler, .venv) and run the test suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/setup.sh
+exec .venv/bin/python -m pytest "$@"

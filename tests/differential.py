@@ -1,0 +1,99 @@
+"""Differential oracle: our Z3 semantics against unicorn on concrete states.
+
+A snippet is assembled and lifted once; for each concrete initial state the solver pins every input
+variable, our semantics predicts the exit, every register, NZCV and every stored byte
+(`counterexample.predict`), and unicorn runs the same machine code from the same state. The comparison
+is the one counterexample replay uses (`confirm.mismatches`), so the oracle and the product cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import z3
+
+from verifier.assemble import Program, assemble
+from verifier.confirm import machine_state, mismatches
+from verifier.counterexample import predict
+from verifier.equivalence import Summary, label_ids_for, summarize
+from verifier.lift import lift
+from verifier.replay import run
+from verifier.semantics.execute import run_snippet
+from verifier.semantics.state import GPR_NAMES, VREG_NAMES, InitialState
+from verifier.text import clean
+
+MASK64 = (1 << 64) - 1
+DATA_BASE = 0x10_0000  # pointers in generated states point here
+WINDOW = 160  # random initial bytes around each pointer
+
+EDGE_64 = [
+    0, 1, 2, 3, 31, 32, 63, 64, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000,
+    0xFFFF_FFFF, 0x1_0000_0000, 0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, MASK64, MASK64 - 1,
+    0xFFFF_FFFF_8000_0000, 0x0000_0001_FFFF_FFFF,
+]
+
+
+@dataclass
+class Compiled:
+    program: Program
+    initial: InitialState
+    summary: Summary
+
+
+def compile_snippet(text: str) -> Compiled:
+    program = assemble(clean(text))
+    initial = InitialState.fresh()
+    exits = run_snippet(lift(program), initial)
+    return Compiled(program, initial, summarize(exits, label_ids_for(exits)))
+
+
+@dataclass
+class ConcreteState:
+    registers: dict[str, int]  # x0..x30, sp, v0..v31
+    nzcv: int
+    memory: dict[int, int]
+
+
+def random_state(rng: random.Random, pointers: dict[str, int] | None = None) -> ConcreteState:
+    """Mostly edge values, some random ones; `pointers` pins registers (e.g. x1 to a data address)."""
+
+    def value64() -> int:
+        roll = rng.random()
+        if roll < 0.55:
+            return rng.choice(EDGE_64)
+        if roll < 0.7:
+            return rng.randrange(0, 256)
+        return rng.getrandbits(64)
+
+    registers = {name: value64() for name in GPR_NAMES}
+    registers["sp"] = DATA_BASE + 0x4000 + 16 * rng.randrange(0, 64)
+    for name in VREG_NAMES:
+        registers[name] = rng.getrandbits(128) if rng.random() < 0.8 else (value64() << 64 | value64())
+    registers.update(pointers or {})
+    memory: dict[int, int] = {}
+    for name in [*(pointers or {}), "sp"]:
+        base = registers[name]
+        if DATA_BASE <= base < DATA_BASE + 0x10000:
+            for address in range(base - WINDOW, base + WINDOW):
+                memory[address] = rng.getrandbits(8)
+    return ConcreteState(registers, rng.randrange(16), memory)
+
+
+def disagreements(compiled: Compiled, state: ConcreteState) -> list[str]:
+    """Where unicorn and our semantics disagree from `state` (empty list: they agree on everything)."""
+    solver = z3.SolverFor("QF_ABV")
+    for name, variable in compiled.initial.regs.items():
+        solver.add(variable == state.registers[name])
+    solver.add(compiled.initial.nzcv == state.nzcv)
+    memory = z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
+    for address, byte in state.memory.items():
+        memory = z3.Store(memory, z3.BitVecVal(address, 64), z3.BitVecVal(byte, 8))
+    solver.add(compiled.initial.memory == memory)
+    assert solver.check() == z3.sat
+    prediction = predict(solver.model(), compiled.summary)
+    program = compiled.program
+    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()}
+    outcome = run(program.code, machine_state(state.registers, state.nzcv, state.memory), branches)
+    return mismatches("snippet", prediction, outcome)
