@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=float, default=10.0, help="solver time limit in seconds (default 10)")
     check.add_argument("--no-replay", action="store_true", help="do not replay counterexamples on unicorn")
     check.set_defaults(func=_cmd_check)
+
+    from api.cli import add_commands as add_service_commands
+    from .grading.cli import add_commands as add_grading_commands
+
+    add_service_commands(commands)
+    add_grading_commands(commands)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Batch grading of model runs: `a64eq grade` and `a64eq report`."""
