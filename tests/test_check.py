@@ -60,9 +60,10 @@ def test_division_by_a_register_that_may_be_zero():
 
 
 def test_signed_division_overflow_wraps():
-    source = "sdiv x0, x1, x2"
-    candidate = "mov x3, #-1\ncmp x2, x3\nb.ne 1f\nneg x0, x1\nb 2f\n1: sdiv x0, x1, x2\n2: mov x3, x4"
-    # x3 is clobbered in the candidate, so compare x0 only: INT_MIN / -1 == -INT_MIN == INT_MIN.
+    source = "sdiv w0, w1, w2"
+    candidate = "cmn w2, #1\nb.ne 1f\nneg w0, w1\nb 2f\n1: sdiv w0, w1, w2\n2: mov x3, x4"
+    # x3 is clobbered and flags are set in the candidate, so compare x0 only:
+    # INT_MIN / -1 == -INT_MIN == INT_MIN.
     assert check(source, candidate, live_out=["x0"]).verdict == Verdict.equivalent
 
 

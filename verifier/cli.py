@@ -119,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check" and args.source == "-" and args.candidate == "-" and not args.text:
         print("a64eq: only one of SOURCE and CANDIDATE can be standard input", file=sys.stderr)
         return 2
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `a64eq check ... | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 2
 
 
 if __name__ == "__main__":

@@ -60,21 +60,35 @@ def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
 
 
 def minimise(solver: z3.Solver, initial: InitialState, relevant: set[str], deadline: float) -> z3.ModelRef:
-    """Pin each relevant input to 0, else to a small value, while the query stays satisfiable."""
+    """Zero every input that does not matter (in one step), then pin each relevant input to 0, else
+    to a small value, while the query stays satisfiable."""
     model = solver.model()
-    for variable in _input_variables(initial):
+    variables = [v for v in _input_variables(initial) if str(v) in {d.name() for d in model.decls()}]
+    zero_memory = initial.memory == z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
+    irrelevant = [v == 0 for v in variables if str(v) not in relevant]
+    if str(initial.memory) not in relevant:
+        irrelevant.append(zero_memory)
+    if irrelevant:
+        model = _try(solver, z3.And(*irrelevant)) or model
+    if str(initial.memory) in relevant:
+        model = _try(solver, zero_memory) or model
+    for variable in variables:
         if str(variable) not in relevant or time.monotonic() > deadline:
             continue
         if model.eval(variable, model_completion=True).as_long() == 0:
             continue
-        for smaller in (variable == 0, z3.ULT(variable, 0x100)):
-            solver.push()
-            solver.add(smaller)
-            if solver.check() == z3.sat:
-                model = solver.model()
-                break
-            solver.pop()
+        model = _try(solver, variable == 0) or _try(solver, z3.ULT(variable, 0x100)) or model
     return model
+
+
+def _try(solver: z3.Solver, constraint: z3.BoolRef) -> z3.ModelRef | None:
+    """Keep `constraint` and return the new model if the query stays satisfiable with it."""
+    solver.push()
+    solver.add(constraint)
+    if solver.check() == z3.sat:
+        return solver.model()
+    solver.pop()
+    return None
 
 
 def relevant_inputs(model: z3.ModelRef, query: Query) -> set[str]:
