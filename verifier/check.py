@@ -15,7 +15,7 @@ import z3
 from . import __version__
 from .assemble import Program, assemble
 from .counterexample import differences, initial_memory, inputs, minimise, predict, relevant_inputs, replayable
-from .equivalence import Query, build_query, observables_for, preconditions_for
+from .equivalence import Query, build_query, decide, observables_for, preconditions_for
 from .errors import NotModelled, SnippetError
 from .lift import lift
 from .result import (
@@ -100,18 +100,17 @@ def check(source: str, candidate: str, **options) -> Result:
 
     # SMT -> verdict.
     with timer.stage("encode"):
-        query = build_query(exits["source"], exits["candidate"], observables, _ms_left(deadline),
-                            preconditions_for(opts.preset, initial))
+        query = build_query(exits["source"], exits["candidate"], observables, preconditions_for(opts.preset, initial))
     with timer.stage("solve"):
-        outcome = query.solver.check()
-    if outcome == z3.unsat:
+        decision = decide(query, deadline)
+    if decision.outcome == z3.unsat:
         return finish(Verdict.equivalent, _equivalent_reason(opts))
-    if outcome == z3.unknown:
-        return finish(Verdict.unknown, f"the solver gave up: {query.solver.reason_unknown()} "
-                                       f"(time limit {opts.timeout:g} s)")
+    if decision.outcome == z3.unknown:
+        return finish(Verdict.unknown, f"the solver gave up on {', '.join(decision.undecided)} "
+                                       f"within the time limit of {opts.timeout:g} s")
 
     with timer.stage("counterexample"):
-        counterexample = _counterexample(query, initial, programs, opts, deadline, timer)
+        counterexample = _counterexample(query, decision.solver, initial, programs, opts, deadline, timer)
     first = counterexample.differences[0]
     reason = f"{first.location} differs: source {first.source}, candidate {first.candidate}"
     if not counterexample.confirmed and opts.replay:
@@ -119,12 +118,11 @@ def check(source: str, candidate: str, **options) -> Result:
     return finish(Verdict.not_equivalent, reason, counterexample=counterexample)
 
 
-def _counterexample(query: Query, initial: InitialState, programs: dict[str, Program],
+def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, programs: dict[str, Program],
                     opts: Options, deadline: float, timer: _Timer) -> Counterexample:
     from .confirm import replay_pair
     from .replay import CODE_BASE
 
-    solver = query.solver
     solver.push()
     solver.add(replayable(query, CODE_BASE))
     if solver.check() != z3.sat:  # only states the emulator cannot host differ: keep the free model
@@ -148,10 +146,6 @@ def _counterexample(query: Query, initial: InitialState, programs: dict[str, Pro
             confirmed, note = replay_pair(programs, predictions, registers, nzcv, memory, timeout=10.0)
         counterexample.confirmed, counterexample.replay_note = confirmed, note
     return counterexample
-
-
-def _ms_left(deadline: float) -> int:
-    return max(1, int((deadline - time.monotonic()) * 1000))
 
 
 def _report(program: Program, dropped: list[str]) -> SnippetReport:

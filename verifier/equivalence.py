@@ -9,6 +9,7 @@ state under which the exits or any observable differ: `unsat` is the proof of eq
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -142,38 +143,94 @@ def label_ids_for(*exit_lists: list[ExitPath]) -> dict[str, int]:
 # The query
 
 
+def _differs(source_term, candidate_term, witness: z3.BitVecRef | None = None) -> z3.BoolRef:
+    """`source != candidate` (at `witness` for memories), or False when both normalise to the same term.
+
+    Normalising to a sum of monomials first decides most equal observables without the solver: a
+    rewrite such as `3 * x` for `x + (x << 1)` then shares one term, and what reaches the solver is
+    only what truly needs a proof. (Bit-blasted multipliers are where SAT solvers struggle.)
+    """
+    source_term, candidate_term = z3.simplify(source_term, som=True), z3.simplify(candidate_term, som=True)
+    if source_term.eq(candidate_term):
+        return z3.BoolVal(False)
+    if witness is not None:
+        return z3.Select(source_term, witness) != z3.Select(candidate_term, witness)
+    return source_term != candidate_term
+
+
+@dataclass
+class Obligation:
+    """One thing that must not differ: the exit or one observable. `differs` is False when the two
+    terms normalise to the same term (no solver needed)."""
+
+    what: str
+    differs: z3.BoolRef
+
+
 @dataclass
 class Query:
-    solver: z3.Solver
     source: Summary
     candidate: Summary
     observables: list[Observable]
     memory_witness: z3.BitVecRef  # an address where memories differ, when they do
+    preconditions: list[z3.BoolRef]
+    obligations: list[Obligation]
+
+    def open_obligations(self) -> list[Obligation]:
+        return [o for o in self.obligations if not z3.is_false(o.differs)]
+
+    def solver_for(self, obligation: Obligation, timeout_ms: int, lemmas: list[z3.BoolRef] = ()) -> z3.Solver:
+        """A fresh solver per obligation: small problems, and the solver's non-incremental
+        preprocessing (which push/pop would switch off) stays on. `lemmas` are facts already proved."""
+        solver = z3.SolverFor("QF_ABV")
+        solver.set("timeout", max(1, timeout_ms))
+        solver.add(*self.preconditions, *lemmas)
+        solver.add(obligation.differs)
+        return solver
 
 
 def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
-                observables: list[Observable], timeout_ms: int,
-                preconditions: list[z3.BoolRef] = ()) -> Query:
+                observables: list[Observable], preconditions: list[z3.BoolRef] = ()) -> Query:
     labels = label_ids_for(source_exits, candidate_exits)
     source, candidate = summarize(source_exits, labels), summarize(candidate_exits, labels)
     witness = z3.BitVec("memory_witness", 64)
 
-    same_exit = z3.And(
-        source.exit_code == candidate.exit_code,
-        z3.Implies(source.exit_code == EXIT_INDIRECT, source.exit_target == candidate.exit_target),
-    )
-    differences = [z3.Not(same_exit)]
+    exit_differs = z3.simplify(z3.Or(
+        _differs(source.exit_code, candidate.exit_code),
+        z3.And(source.exit_code == EXIT_INDIRECT, _differs(source.exit_target, candidate.exit_target)),
+    ))
+    obligations = [Obligation("exit", exit_differs)]
     for observable in observables:
         if observable.kind == "memory":
-            differs = z3.Select(source.final.memory, witness) != z3.Select(candidate.final.memory, witness)
-            if observable.memory_from_sp:
+            differs = _differs(source.final.memory, candidate.final.memory, witness)
+            if observable.memory_from_sp and not z3.is_false(differs):
                 differs = z3.And(differs, z3.UGE(witness, source.final.regs["sp"]))
-            differences.append(differs)
         else:
-            differences.append(observable.value(source.final) != observable.value(candidate.final))
+            differs = _differs(observable.value(source.final), observable.value(candidate.final))
+        obligations.append(Obligation(observable.name, differs))
+    return Query(source, candidate, observables, witness, list(preconditions), obligations)
 
-    solver = z3.SolverFor("QF_ABV")
-    solver.set("timeout", max(1, timeout_ms))
-    solver.add(*preconditions)
-    solver.add(z3.Or(*differences))
-    return Query(solver, source, candidate, observables, witness)
+
+@dataclass
+class Decision:
+    outcome: z3.CheckSatResult  # unsat: equivalent; sat: `solver` holds a distinguishing model
+    solver: z3.Solver | None = None
+    undecided: list[str] | None = None  # obligations the solver gave up on, with its reason
+
+
+def decide(query: Query, deadline: float) -> Decision:
+    """Check each open obligation; a difference found anywhere wins over a solver that gave up."""
+    undecided, proved = [], []
+    for obligation in query.open_obligations():
+        solver = query.solver_for(obligation, int((deadline - time.monotonic()) * 1000), proved)
+        outcome = solver.check()
+        if outcome == z3.sat:
+            # Lemmas hold in every state (under the preconditions), so the model is a real difference.
+            return Decision(z3.sat, solver)
+        if outcome == z3.unknown:
+            undecided.append(f"{obligation.what} ({solver.reason_unknown()})")
+        else:  # proved: what it compared is equal in every state, a fact the next proofs may use
+            proved.append(z3.Not(obligation.differs))
+    if undecided:
+        return Decision(z3.unknown, undecided=undecided)
+    return Decision(z3.unsat)

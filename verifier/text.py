@@ -15,7 +15,8 @@ The steps, in order:
    anything in between is kept, so that a mistyped instruction reaches the assembler and fails there;
 5. statements: ``;`` separates statements (as in GNU as for AArch64) when the part after it starts with a
    mnemonic, otherwise the rest of the line is a comment; label definitions become their own statements;
-   directives are dropped (harmless ones) or rejected.
+   directives are dropped (harmless ones) or rejected, as are symbol assignments (`x = 5`), register
+   aliases (`.req`), double quotes and control characters.
 
 Columns count characters (a tab is one column), 1-based, in the user's original line.
 """
@@ -261,7 +262,12 @@ def _select_code_lines(lines: list[str], notes: dict[int, str]) -> tuple[range, 
             blocks.append((opening, index))
             opening = None
     if opening is not None:
-        blocks.append((opening, None))  # an answer cut off inside its code block
+        if any(line.strip() for line in lines[opening + 1:]):
+            blocks.append((opening, None))  # an answer cut off inside its code block
+        else:
+            notes[opening + 1] = "stray code fence"  # `add x0, x0, x0` then a lone closing fence
+            if not blocks:
+                return range(opening), False
     if not blocks:
         return range(len(lines)), False
 

@@ -46,6 +46,15 @@ def _shift_amount(amount: z3.BitVecRef, width: int) -> z3.BitVecRef:
     return amount
 
 
+def _shl(a, amount):
+    """Left shift; by a constant it is written as a multiplication by 2^k so that the solver's
+    sum-of-monomials normal form sees `x + (x << 1)` and `3 * x` as the same term."""
+    amount = z3.simplify(_shift_amount(amount, a.size()))
+    if z3.is_bv_value(amount) and amount.as_long() < a.size():
+        return a * (1 << amount.as_long())
+    return a << amount
+
+
 def _udiv(a, b):
     return z3.If(b == 0, z3.BitVecVal(0, a.size()), z3.UDiv(a, b))
 
@@ -87,7 +96,7 @@ _BINARY: dict[str, Callable] = {
     "And": lambda a, b: a & b,
     "Or": lambda a, b: a | b,
     "Xor": lambda a, b: a ^ b,
-    "Shl": lambda a, b: a << _shift_amount(b, a.size()),
+    "Shl": lambda a, b: _shl(a, b),
     "Shr": lambda a, b: z3.LShR(a, _shift_amount(b, a.size())),
     "Sar": lambda a, b: a >> _shift_amount(b, a.size()),
     "CmpEQ": lambda a, b: _bool_to_bv(a == b),
