@@ -205,3 +205,17 @@ def test_sum_of_monomials_normalisation_decides_strength_reduction():
     source = "add x2, x0, x1\nmul x0, x2, x2"
     candidate = "mul x6, x0, x0\nmul x7, x1, x1\nmul x8, x0, x1\nadd x0, x6, x7\nadd x0, x0, x8, lsl #1"
     assert check(source, candidate, live_out=["x0"], timeout=2).verdict == Verdict.equivalent
+
+
+@pytest.mark.parametrize("candidate, what", [
+    ("adr x0, .", "PC-relative address"),
+    ("adrp x0, sym", "symbol"),
+    ("1: ldr x0, 1b", "literal load"),
+    ("ldr x0, =0x123456789abc", "literal pool"),
+    ("ldp x0, x0, [x1]", "unpredictable"),
+])
+def test_position_dependent_and_unpredictable_code_is_unsupported_with_its_line(candidate, what):
+    result = check("nop", "nop\n" + candidate)
+    assert result.verdict == Verdict.unsupported, result.reason
+    (item,) = result.unsupported
+    assert what in item.what and item.line == 2, item

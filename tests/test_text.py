@@ -258,3 +258,10 @@ def test_random_text_raises_nothing_but_snippet_error():
         except SnippetError:
             continue
         assert all(statement.text == statement.text.strip() for statement in snippet.statements)
+
+
+def test_local_label_after_semicolon_is_a_statement():
+    snippet = clean("cmp x0, #0; b.ne 1f; mov x1, x2; 1: add x1, x1, #1; .L2: ret")
+    assert [s.text for s in snippet.statements] == [
+        "cmp x0, #0", "b.ne 1f", "mov x1, x2", "1:", "add x1, x1, #1", ".L2:", "ret",
+    ]

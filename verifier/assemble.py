@@ -425,12 +425,17 @@ def assemble(snippet: Snippet, *, timeout: float = 10.0) -> Program:
         else:
             labels[statement.label] = offset
 
-    if len(code) > 4 * len(instructions):
-        literal_load = next((i for i in instructions if re.search(r",\s*=", i.text)), None)
-        raise NotModelled("literal pool (ldr =constant)", literal_load.offset if literal_load else None)
-
-    relocations = _read_relocations(object_file, symbols, instruction_at)
-    unpredictable = _unpredictable(diagnostics, offset_of)
-    if unpredictable is not None:
-        raise unpredictable
+    try:
+        if len(code) > 4 * len(instructions):
+            literal_load = next((i for i in instructions if re.search(r",\s*=", i.text)), None)
+            raise NotModelled("literal pool (ldr =constant)", literal_load.offset if literal_load else None)
+        relocations = _read_relocations(object_file, symbols, instruction_at)
+        unpredictable = _unpredictable(diagnostics, offset_of)
+        if unpredictable is not None:
+            raise unpredictable
+    except NotModelled as exc:
+        statement = instruction_at.get(exc.offset)
+        if statement is not None:
+            exc.line, exc.instruction = statement.line, statement.text
+        raise
     return Program(code, instructions, labels, relocations)

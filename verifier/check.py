@@ -74,7 +74,7 @@ def check(source: str, candidate: str, **options) -> Result:
         except SnippetError as exc:
             reports[name].error = InputError(kind=exc.kind, line=exc.line, column=exc.column, message=exc.message)
         except NotModelled as exc:
-            unsupported.append(Unsupported(snippet=name, what=exc.what, line=None))
+            unsupported.append(Unsupported(snippet=name, what=exc.what, line=exc.line, instruction=exc.instruction))
     invalid = [name for name in SNIPPETS if reports[name].error]
     if invalid:
         error = reports[invalid[0]].error

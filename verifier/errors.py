@@ -20,10 +20,13 @@ class NotModelled(Exception):
     """Something the encoding does not model exactly (verdict `unsupported`).
 
     `what` names it (an instruction, a VEX op, a helper call); `offset` is the byte offset of the
-    instruction it came from, when known, so the caller can name the user's line.
+    instruction it came from, when known, so the caller can name the user's line. Stages that know
+    the statement itself (the assembler) fill in `line` and `instruction` too.
     """
 
     def __init__(self, what: str, offset: int | None = None):
         super().__init__(what)
         self.what = what
         self.offset = offset
+        self.line: int | None = None
+        self.instruction: str | None = None

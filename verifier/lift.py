@@ -60,6 +60,11 @@ def lift(program: Program) -> ControlFlowGraph:
         if relocation.type not in BRANCH_RELOCATIONS:
             raise NotModelled(f"reference to symbol {relocation.symbol} ({relocation.type})", offset)
 
+    for instruction in program.instructions:
+        pc_relative = _pc_relative_kind(instruction.encoding)
+        if pc_relative:
+            raise NotModelled(f"PC-relative {pc_relative}", instruction.offset)
+
     blocks: dict[int, Block] = {}
     to_lift = [0] if program.code else []
     while to_lift:
@@ -112,6 +117,15 @@ def _is_register_branch(code: bytes, offset: int) -> bool:
     """br / blr / ret and their variants: the 'unconditional branch (register)' encoding class."""
     word = int.from_bytes(code[offset:offset + 4], "little")
     return word >> 25 == 0b1101011
+
+
+def _pc_relative_kind(word: int) -> str | None:
+    """adr/adrp and literal loads read the program counter, whose value the model does not fix."""
+    if word & 0x1F000000 == 0x10000000:
+        return "address (adr/adrp)"
+    if word & 0x3B000000 == 0x18000000:
+        return "literal load (ldr label)"
+    return None
 
 
 def _last_instruction(irsb: pyvex.IRSB, start: int) -> int:

@@ -338,18 +338,24 @@ def _trim_prose(code_by_index: dict[int, str], notes: dict[int, str]) -> None:
             notes[index + 1] = "prose"
 
 
+_LOCAL_LABEL_DEFINITION = re.compile(r"\s*(?:\d+|\.L[\w.$]*):")
+
+
 def _split_statements(code: str) -> list[tuple[int, str]]:
     """One line's code -> [(0-based column, statement text)], splitting on `;` and label definitions.
 
     GNU as for AArch64 treats `;` as a statement separator. Authors also use it to start a comment, so a
-    part after `;` is a statement only if its first word is a mnemonic and it is not just plain words
-    (`; and then return`); otherwise it and the rest of the line are a comment.
+    part after `;` is a statement only if it starts with a local label definition (`1:`, `.L3:`; a
+    word such as `note:` is too likely prose), or its first word is a mnemonic and it is not just plain
+    words (`; and then return`); otherwise it and the rest of the line are a comment.
     """
     statements: list[tuple[int, str]] = []
     start = 0
     for part_number, part in enumerate(code.split(";")):
         words = part.split()
-        if part_number > 0 and (not words or not is_mnemonic(words[0]) or _reads_as_words(part)):
+        starts_with_label = _LOCAL_LABEL_DEFINITION.match(part) is not None
+        is_statement = starts_with_label or (words and is_mnemonic(words[0]) and not _reads_as_words(part))
+        if part_number > 0 and not is_statement:
             break
         statements.extend(_labels_then_rest(part, start))
         start += len(part) + 1
