@@ -7,9 +7,11 @@ stages are turned into verdicts here and nowhere else.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 
+import pyvex
 import z3
 
 from . import __version__
@@ -26,6 +28,7 @@ from .semantics.state import InitialState
 from .text import clean
 
 SNIPPETS = ("source", "candidate")
+log = logging.getLogger("a64eq")
 
 
 class _Timer:
@@ -44,10 +47,21 @@ class _Timer:
 def check(source: str, candidate: str, **options) -> Result:
     """Is `candidate` equivalent to `source`? Options: see `verifier.result.Options`.
 
-    Raises ValueError (pydantic's ValidationError is one) for bad options; never for bad snippets.
+    Raises ValueError (pydantic's ValidationError is one) for bad options, and RuntimeError when the
+    assembler is not installed; never for bad snippets. A bug of ours becomes verdict `unknown` with
+    a reason starting "internal error" (and a logged traceback), so one bad pair cannot stop a batch.
     """
     opts = Options(**options)
     observables = observables_for(opts.live_out, opts.preset)
+    try:
+        return _check(source, candidate, opts, observables)
+    except (TimeoutError, z3.Z3Exception, pyvex.PyVEXError, AssertionError, KeyError, TypeError) as exc:
+        log.exception("internal error while checking")
+        return Result(verdict=Verdict.unknown, reason=f"internal error: {type(exc).__name__}: {exc}",
+                      source=SnippetReport(), candidate=SnippetReport(), options=opts, version=__version__)
+
+
+def _check(source: str, candidate: str, opts: Options, observables) -> Result:
     deadline = time.monotonic() + opts.timeout
     timer = _Timer()
     started = time.perf_counter()
@@ -123,12 +137,14 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
     from .confirm import replay_pair
     from .replay import CODE_BASE
 
+    model = solver.model()
     solver.push()
     solver.add(replayable(query, CODE_BASE))
-    if solver.check() != z3.sat:  # only states the emulator cannot host differ: keep the free model
+    if solver.check() == z3.sat:
+        model = solver.model()
+    else:  # only states the emulator cannot host differ (or time ran out): keep the free model
         solver.pop()
-        solver.check()
-    model = minimise(solver, initial, relevant_inputs(solver.model(), query), deadline)
+    model = minimise(solver, model, initial, relevant_inputs(model, query), deadline)
     memory = initial_memory(model, query, initial)
     predictions = {"source": predict(model, query.source), "candidate": predict(model, query.candidate)}
     counterexample = Counterexample(
@@ -143,7 +159,10 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
         registers = {name: model.eval(var, model_completion=True).as_long() for name, var in initial.regs.items()}
         nzcv = model.eval(initial.nzcv, model_completion=True).as_long()
         with timer.stage("replay"):
-            confirmed, note = replay_pair(programs, predictions, registers, nzcv, memory, timeout=10.0)
+            try:
+                confirmed, note = replay_pair(programs, predictions, registers, nzcv, memory, timeout=10.0)
+            except ValueError as exc:  # the emulator cannot host this state or code
+                confirmed, note = False, f"could not replay: {exc}"
         counterexample.confirmed, counterexample.replay_note = confirmed, note
     return counterexample
 

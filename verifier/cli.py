@@ -81,6 +81,9 @@ def _cmd_check(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"a64eq: bad option: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # the environment, e.g. the assembler is not installed
+        print(f"a64eq: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), indent=2))
     else:

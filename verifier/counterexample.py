@@ -59,10 +59,10 @@ def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
     return [initial.regs[n] for n in GPR_NAMES + ["sp"]] + [initial.nzcv] + [initial.regs[n] for n in VREG_NAMES]
 
 
-def minimise(solver: z3.Solver, initial: InitialState, relevant: set[str], deadline: float) -> z3.ModelRef:
-    """Zero every input that does not matter (in one step), then pin each relevant input to 0, else
-    to a small value, while the query stays satisfiable."""
-    model = solver.model()
+def minimise(solver: z3.Solver, model: z3.ModelRef, initial: InitialState, relevant: set[str],
+             deadline: float) -> z3.ModelRef:
+    """Starting from `model` of `solver`'s assertions: zero every input that does not matter (in one
+    step), then pin each relevant input to 0, else to a small value, while they stay satisfiable."""
     variables = [v for v in _input_variables(initial) if str(v) in {d.name() for d in model.decls()}]
     zero_memory = initial.memory == z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
     irrelevant = [v == 0 for v in variables if str(v) not in relevant]
