@@ -219,3 +219,11 @@ def test_position_dependent_and_unpredictable_code_is_unsupported_with_its_line(
     assert result.verdict == Verdict.unsupported, result.reason
     (item,) = result.unsupported
     assert what in item.what and item.line == 2, item
+
+
+def test_rotate_and_mask_shifts_normalise_like_multiplications():
+    # VEX writes `lsl w11, w9, #2` as a rotate and a mask; 4x - x must meet x + 2x without bit-blasting.
+    source = "lsl w11, w9, #2\nsub w11, w11, w9\nlsr x3, x4, #3\nubfx x5, x6, #4, #8"
+    candidate = "add w11, w9, w9, lsl #1\nlsr x3, x4, #3\nubfx x5, x6, #4, #8"
+    result = check(source, candidate)
+    assert result.verdict == Verdict.equivalent, result.reason

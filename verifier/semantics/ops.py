@@ -39,6 +39,8 @@ def _bool_to_bv(cond: z3.BoolRef) -> z3.BitVecRef:
 
 def _shift_amount(amount: z3.BitVecRef, width: int) -> z3.BitVecRef:
     """VEX shift amounts are I8; widen (or narrow, for I8 shifts) to the shifted value's width."""
+    if z3.is_bv_value(amount):  # the common case: keep constants constant, later peepholes look for them
+        return z3.BitVecVal(min(amount.as_long(), width), width)
     if amount.size() < width:
         return z3.ZeroExt(width - amount.size(), amount)
     if amount.size() > width:
@@ -50,10 +52,64 @@ def _shift_amount(amount: z3.BitVecRef, width: int) -> z3.BitVecRef:
 def _shl(a, amount):
     """Left shift; by a constant it is written as a multiplication by 2^k so that the solver's
     sum-of-monomials normal form sees `x + (x << 1)` and `3 * x` as the same term."""
-    amount = z3.simplify(_shift_amount(amount, a.size()))
+    amount = _shift_amount(amount, a.size())
     if z3.is_bv_value(amount) and amount.as_long() < a.size():
         return a * (1 << amount.as_long())
     return a << amount
+
+
+def _zero_low_bits(term) -> int:
+    """How many low bits of `term` are certainly 0 (a cheap syntactic look, 0 when unsure)."""
+    if z3.is_bv_value(term):
+        value = term.as_long()
+        return term.size() if value == 0 else (value & -value).bit_length() - 1
+    if z3.is_app_of(term, z3.Z3_OP_BMUL):
+        return min(term.size(), sum(_zero_low_bits(arg) for arg in term.children()))
+    if z3.is_app_of(term, z3.Z3_OP_CONCAT):
+        low = term.children()[-1]
+        return low.size() + _zero_low_bits(term.children()[-2]) if _zero_low_bits(low) == low.size() else _zero_low_bits(low)
+    return 0
+
+
+def _zero_high_bits(term) -> int:
+    """How many high bits of `term` are certainly 0 (a cheap syntactic look, 0 when unsure)."""
+    if z3.is_bv_value(term):
+        return term.size() - term.as_long().bit_length()
+    if z3.is_app_of(term, z3.Z3_OP_BLSHR) and z3.is_bv_value(term.arg(1)):
+        return min(term.size(), term.arg(1).as_long())
+    if z3.is_app_of(term, z3.Z3_OP_ZERO_EXT):
+        return term.params()[0] + _zero_high_bits(term.arg(0))
+    return 0
+
+
+def _and(a, b):
+    """Bitwise and. VEX writes lsl/lsr/ubfx as rotate-then-mask; when the mask only removes bits
+    that are known to be zero, or a whole operand of the rotate's Or, drop it, so `lsl w0, w1, #2`
+    stays the plain `w1 * 4` that the solver's normal form can compare with other rewrites."""
+    if z3.is_bv_value(a):
+        a, b = b, a
+    if not z3.is_bv_value(b):
+        return a & b
+    mask, width = b.as_long(), a.size()
+    ones_from = (mask & -mask).bit_length() - 1 if mask else width  # mask == ones in [k, width)?
+    high_mask = mask == ((1 << width) - 1) ^ ((1 << ones_from) - 1)
+    low_ones = mask.bit_length()  # mask == ones in [0, m)?
+    low_mask = mask == (1 << low_ones) - 1
+    if not (high_mask or low_mask):
+        return a & b
+    parts = a.children() if z3.is_app_of(a, z3.Z3_OP_BOR) else [a]
+    if high_mask:
+        kept = [p for p in parts if _zero_high_bits(p) < width - ones_from]  # others lie under the mask's zeros
+        redundant = all(_zero_low_bits(p) >= ones_from for p in kept)
+    else:
+        kept = [p for p in parts if _zero_low_bits(p) < low_ones]
+        redundant = all(_zero_high_bits(p) >= width - low_ones for p in kept)
+    if not kept:
+        return z3.BitVecVal(0, width)
+    value = kept[0]
+    for part in kept[1:]:
+        value = value | part
+    return value if redundant else value & b
 
 
 def _udiv(a, b):
@@ -94,7 +150,7 @@ _BINARY: dict[str, Callable] = {
     "Add": lambda a, b: a + b,
     "Sub": lambda a, b: a - b,
     "Mul": lambda a, b: a * b,
-    "And": lambda a, b: a & b,
+    "And": lambda a, b: _and(a, b),
     "Or": lambda a, b: a | b,
     "Xor": lambda a, b: a ^ b,
     "Shl": lambda a, b: _shl(a, b),
