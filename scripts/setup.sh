@@ -16,6 +16,10 @@ apt_install() {  # apt_install PACKAGE... : install what is missing, updating th
 }
 
 apt_install binutils-aarch64-linux-gnu
+# The test suite also drives a real browser and validates the compose file.
+if [ "${A64EQ_TEST_SYSTEM_PACKAGES:-0}" = 1 ]; then
+  apt_install chromium chromium-driver docker-compose
+fi
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then

@@ -2,5 +2,5 @@
 # Set up everything (assembler, .venv) and run the test suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source scripts/setup.sh
+A64EQ_TEST_SYSTEM_PACKAGES=1 source scripts/setup.sh
 exec .venv/bin/python -m pytest "$@"

@@ -227,3 +227,15 @@ def test_rotate_and_mask_shifts_normalise_like_multiplications():
     candidate = "add w11, w9, w9, lsl #1\nlsr x3, x4, #3\nubfx x5, x6, #4, #8"
     result = check(source, candidate)
     assert result.verdict == Verdict.equivalent, result.reason
+
+
+def test_package_level_check_stays_callable():
+    import verifier
+
+    assert verifier.check("nop", "nop").verdict == Verdict.equivalent
+    assert verifier.check("nop", "nop").verdict == Verdict.equivalent  # not shadowed by a submodule
+
+
+def test_misspelt_option_is_rejected():
+    with pytest.raises(ValueError, match="livout"):
+        check("nop", "nop", livout=["x0"])

@@ -7,7 +7,7 @@ from .result import Options, Result, Verdict  # noqa: E402
 
 def check(source: str, candidate: str, **options) -> Result:
     """Check `candidate` against `source`; options as in `verifier.result.Options`."""
-    from .check import check as _check
+    from .pipeline import check as _check
 
     return _check(source, candidate, **options)
 

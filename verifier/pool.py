@@ -45,8 +45,10 @@ _WARM_UP = ("add w0, w1, w2", "add x0, x1, x2")
 
 def _worker_main(connection: Connection) -> None:
     """Worker process: import the verifier once, warm it up, then answer (source, candidate, options) with a Result."""
+    os.setpgrp()  # a group of its own, with the replay process check() starts: killing the worker kills both
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business; it closes the pool
-    from .check import check
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="a64eq-orphan-watch", daemon=True).start()
+    from .pipeline import check
 
     check(*_WARM_UP)
     connection.send("ready")
@@ -62,10 +64,21 @@ def _worker_main(connection: Connection) -> None:
         connection.send(result)
 
 
+def _exit_with_parent(parent: int) -> None:
+    """If the pool's process dies (even SIGKILLed, even mid-check), end this worker's group at once: an
+    orphaned worker would otherwise finish a check nobody waits for, and Z3 may take minutes over it."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.killpg(0, signal.SIGKILL)
+
+
 def validate_options(options: dict | None) -> Options:
-    """The options as `check` will see them; ValueError for anything it would reject (unknown registers too)."""
+    """The options as `check` will see them; ValueError for anything it would reject, and for unknown names."""
     from .equivalence import observables_for
 
+    unknown = set(options or {}) - set(Options.model_fields)
+    if unknown:  # Options would ignore them, and a misspelt live_out would silently compare everything
+        raise ValueError(f"unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(Options.model_fields)}")
     validated = Options(**(options or {}))
     observables_for(validated.live_out, validated.preset)
     return validated
@@ -101,15 +114,18 @@ class _Worker:
         child_end.close()
 
     def wait_ready(self) -> None:
-        if not self.connection.poll(_STARTUP_TIMEOUT):
+        """Wait for "ready" (imports and warm-up done); RuntimeError if the worker dies or takes too long."""
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while not self.connection.poll(_WATCH_INTERVAL):
+            if not self.process.is_alive():
+                problem = f"died while starting ({self.death_note()})"
+            elif time.monotonic() > deadline:
+                problem = f"did not start within {_STARTUP_TIMEOUT:g} s"
+            else:
+                continue
             self.kill()
-            raise RuntimeError(f"a check worker did not start within {_STARTUP_TIMEOUT:g} s")
-        try:
-            self.connection.recv()
-        except EOFError:
-            note = self.death_note()
-            self.kill()
-            raise RuntimeError(f"a check worker died while starting ({note})") from None
+            raise RuntimeError(f"a check worker {problem}")
+        self.connection.recv()
 
     def resident_mb(self) -> float:
         try:
@@ -126,7 +142,14 @@ class _Worker:
         return f"exit code {code}"
 
     def kill(self) -> None:
+        """SIGKILL the worker and its process group (its replay process too); once only."""
+        if self.connection.closed:
+            return
         self.process.kill()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # died before making its group, or already gone
+            pass
         self.process.join()
         self.connection.close()
 
@@ -149,8 +172,9 @@ class CheckPool:
         self._tasks: queue.Queue[_Task | None] = queue.Queue()
         self._lock = threading.Lock()
         self._restarts = 0
+        self._running = 0
         self._closed = False
-        self._workers: list[_Worker | None] = [_Worker(self._context) for _ in range(self.size)]
+        self._workers = [_Worker(self._context) for _ in range(self.size)]
         try:
             for worker in self._workers:
                 worker.wait_ready()
@@ -185,11 +209,16 @@ class CheckPool:
 
     @property
     def workers_alive(self) -> int:
-        return sum(1 for worker in self._workers if worker is not None and worker.process.is_alive())
+        return sum(1 for worker in self._workers if worker.process.is_alive())
 
     @property
     def restarts(self) -> int:
         return self._restarts
+
+    @property
+    def running(self) -> int:
+        """Checks a worker is busy with right now."""
+        return self._running
 
     @property
     def queue_depth(self) -> int:
@@ -197,7 +226,7 @@ class CheckPool:
         return self._tasks.qsize()
 
     def worker_pids(self) -> list[int]:
-        return [worker.process.pid for worker in self._workers if worker is not None]
+        return [worker.process.pid for worker in self._workers if worker.process.is_alive()]
 
     def close(self) -> None:
         """Stop the workers. Checks not finished yet are cancelled (their futures raise CancelledError)."""
@@ -216,8 +245,7 @@ class CheckPool:
         for _ in self._threads:
             self._tasks.put(None)
         for worker in self._workers:
-            if worker is not None:
-                worker.kill()  # a feeding thread waiting on it sees the pipe close and stops
+            worker.kill()  # a feeding thread watching it notices, and leaves its check cancelled
         for thread in self._threads:
             thread.join()
 
@@ -230,33 +258,35 @@ class CheckPool:
     # ---- one feeding thread per worker ---------------------------------------------------------------
 
     def _feed(self, slot: int) -> None:
+        """Run checks from the queue on this slot's worker, one at a time, replacing the worker when it is lost."""
         while True:
+            self._ensure_worker(slot)
             try:
                 task = self._tasks.get(timeout=_WATCH_INTERVAL * 10)
             except queue.Empty:
-                if not self._closed and not self._workers[slot].process.is_alive():
-                    self._replace(slot)  # died while idle (killed from outside): replace it before it is needed
                 continue
             if task is None:
                 return
             if self._closed:
                 task.future.cancel()
                 return
+            self._ensure_worker(slot)  # it may have been killed from outside while idle: not this check's fault
             if not task.future.set_running_or_notify_cancel():
                 continue
-            result = self._run(slot, task)
+            with self._lock:
+                self._running += 1
+            try:
+                result = self._run(self._workers[slot], task)
+            finally:
+                with self._lock:
+                    self._running -= 1
             if result is None:  # the pool was closed during the check
                 task.future.set_exception(concurrent.futures.CancelledError("the check pool was closed"))
                 return
-            task.future.set_result(result)
+            task.future.set_result(result)  # before replacing a lost worker: the caller need not wait for that
 
-    def _run(self, slot: int, task: _Task) -> Result | None:
-        """Run one check on the slot's worker, watching time and memory; replace the worker if it is lost."""
-        if not self._workers[slot].process.is_alive():  # died while idle: not this check's fault
-            self._replace(slot)
-            if self._closed:
-                return None
-        worker = self._workers[slot]
+    def _run(self, worker: _Worker, task: _Task) -> Result | None:
+        """Run one check, watching time and memory; a worker past a limit is killed (and replaced later)."""
         limit = self.limit_for(task.options)
         started = time.monotonic()
         try:
@@ -264,26 +294,31 @@ class CheckPool:
             while True:
                 if wait([worker.connection], _WATCH_INTERVAL):
                     return worker.connection.recv()
-                elapsed = time.monotonic() - started
-                if elapsed > limit:
+                # Death is seen by waitpid, not by the pipe, which a child of the worker may hold open too.
+                if not worker.process.is_alive():
+                    reason = f"the worker process died during the check ({worker.death_note()})"
+                    break
+                if time.monotonic() - started > limit:
                     reason = f"the check exceeded its hard time limit of {limit:g} s and its worker was killed"
                     break
                 if self.memory_limit_mb is not None and worker.resident_mb() > self.memory_limit_mb:
-                    reason = f"the check exceeded the memory limit of {self.memory_limit_mb} MB and its worker was killed"
+                    reason = (f"the check exceeded the memory limit of {self.memory_limit_mb} MB "
+                              "and its worker was killed")
                     break
         except (EOFError, OSError):
-            if self._closed:
-                return None
             reason = f"the worker process died during the check ({worker.death_note()})"
-        self._replace(slot)
+        worker.kill()
         if self._closed:
             return None
         return unknown_result(task.options, reason, time.monotonic() - started)
 
+    def _ensure_worker(self, slot: int) -> None:
+        if not self._closed and not self._workers[slot].process.is_alive():
+            self._replace(slot)
+
     def _replace(self, slot: int) -> None:
-        """Kill the slot's worker and start a fresh one (retrying, since a start can fail transiently)."""
+        """Kill what is left of the slot's worker and start a fresh one (retrying: a start can fail transiently)."""
         self._workers[slot].kill()
-        self._workers[slot] = None
         while not self._closed:
             worker = _Worker(self._context)
             try:
@@ -292,9 +327,9 @@ class CheckPool:
                 time.sleep(1.0)
                 continue
             with self._lock:
-                self._restarts += 1
                 if self._closed:
                     worker.kill()
                     return
                 self._workers[slot] = worker
+                self._restarts += 1
             return

@@ -33,6 +33,7 @@ their old value), so compare final values, not write sets; `dc zva` writes 64 by
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -350,11 +351,32 @@ def run(
 
 # ---- process isolation -------------------------------------------------------------------------------
 
-_WORKER_STARTUP_TIMEOUT = 60.0  # importing unicorn in a fresh interpreter; not charged to a run's timeout
+_WORKER_STARTUP_TIMEOUT = 60.0
+_PR_SET_PDEATHSIG = 1  # prctl option: signal this process when its parent dies  # importing unicorn in a fresh interpreter; not charged to a run's timeout
 
 
-def _serve(connection) -> None:
+def _detach_from_parent(keep_fd: int) -> None:
+    """In a forked worker: die with the parent, and drop every descriptor inherited from it.
+
+    A forked child holds copies of all its parent's descriptors, its own pipe's other end included,
+    so it would never see end-of-file when the parent dies, and it would keep the parent's other
+    pipes open for whoever waits on them.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd != keep_fd:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # the directory listing's own descriptor, already gone
+
+
+def _serve(connection, forked: bool = False) -> None:
     """Worker process main loop: answer (args, kwargs) requests with ("ok", outcome) or ("raise", exception)."""
+    if forked:
+        _detach_from_parent(connection.fileno())
     connection.send("ready")
     while True:
         try:
@@ -373,9 +395,11 @@ class _Worker:
     def __init__(self):
         # Fork is ~20x faster to start, but only safe while this process runs a single thread (no lock
         # can be held by a thread that the child would not have); otherwise start a fresh interpreter.
-        context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
+        forked = threading.active_count() == 1
+        context = multiprocessing.get_context("fork" if forked else "spawn")
         self.connection, child_connection = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_connection,), name="a64eq-replay", daemon=True)
+        self.process = context.Process(target=_serve, args=(child_connection, forked), name="a64eq-replay",
+                                       daemon=True)
         self.process.start()
         child_connection.close()
         if not self.connection.poll(_WORKER_STARTUP_TIMEOUT) or self.connection.recv() != "ready":

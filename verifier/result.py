@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Verdict(str, Enum):
@@ -106,7 +106,11 @@ class Unsupported(BaseModel):
 
 
 class Options(BaseModel):
-    """What to compare. `live_out` narrows the observables; `preset` picks a named set."""
+    """What to compare. `live_out` narrows the observables; `preset` picks a named set.
+
+    Unknown names are errors: a misspelt `live_out` must not silently compare everything."""
+
+    model_config = ConfigDict(extra="forbid")
 
     live_out: list[str] | None = Field(
         default=None,
