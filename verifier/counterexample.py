@@ -62,8 +62,9 @@ def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
 def minimise(solver: z3.Solver, model: z3.ModelRef, initial: InitialState, relevant: set[str],
              deadline: float) -> z3.ModelRef:
     """Starting from `model` of `solver`'s assertions: zero every input that does not matter (in one
-    step), then pin each relevant input to 0, else to a small value, while they stay satisfiable."""
-    variables = [v for v in _input_variables(initial) if str(v) in {d.name() for d in model.decls()}]
+    step), then pin each relevant input to 0, else to as few bits as possible (a power of two when
+    one works), while they stay satisfiable."""
+    variables = _input_variables(initial)  # not model.decls(): the solver may have eliminated some
     zero_memory = initial.memory == z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
     irrelevant = [v == 0 for v in variables if str(v) not in relevant]
     if str(initial.memory) not in relevant:
@@ -75,10 +76,22 @@ def minimise(solver: z3.Solver, model: z3.ModelRef, initial: InitialState, relev
     for variable in variables:
         if str(variable) not in relevant or time.monotonic() > deadline:
             continue
-        if model.eval(variable, model_completion=True).as_long() == 0:
-            continue
-        model = _try(solver, variable == 0) or _try(solver, z3.ULT(variable, 0x100)) or model
+        model = _try(solver, variable == 0) or _shortest(solver, variable) or model  # pinned for good
     return model
+
+
+def _shortest(solver: z3.Solver, variable: z3.BitVecRef) -> z3.ModelRef | None:
+    """Pin `variable` to its fewest significant bits (binary search), then to a power of two if one works."""
+    low, high = 1, variable.size()  # variable < 2**high is known to be satisfiable
+    while low < high:
+        middle = (low + high) // 2
+        solver.push()
+        solver.add(z3.ULT(variable, z3.BitVecVal(1 << middle, variable.size())))
+        fits = solver.check() == z3.sat
+        solver.pop()
+        low, high = (low, middle) if fits else (middle + 1, high)
+    bounded = _try(solver, z3.ULT(variable, z3.BitVecVal(1 << high, variable.size()))) if high < variable.size() else None
+    return _try(solver, variable == 1 << (high - 1)) or bounded
 
 
 def _try(solver: z3.Solver, constraint: z3.BoolRef) -> z3.ModelRef | None:
