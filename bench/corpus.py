@@ -7,14 +7,15 @@ with offsets, arithmetic with registers, immediates and shifted operands, multip
 followed by csel/cset, shifts and bit-field extracts. Its reference is a correct peephole rewrite.
 Every source gets one answer from each of eight "models":
 
-* correct rewrites (about 45 %): operands commuted, shifts as adds or bit-field inserts, strength
-  reduction of a multiply by a power of two, `cset` as `csinc`, `mov` as `orr`, adjacent stores as
-  `stp`, `ldr` as `ldur`, dead-code removal;
+* correct rewrites (about 45 %): operands commuted, `lsl #1` as `add`, `lsl` as `ubfiz`, `cset` as
+  `csinc`, `ldr` as `ldur`, `sub #n` as `add #-n`, a multiply by a power of two strength-reduced to a
+  shift, adjacent stores paired into `stp`;
 * subtly wrong rewrites (about 35 %): one register, immediate, opcode or condition changed;
 * invalid answers (about 20 %): a misspelt mnemonic, a register or immediate out of range, an
   undefined local label, a missing operand.
 
-Models answering alike produce identical pairs, as real runs do. The same seed gives the same file.
+A correct answer applies one to three rewrites, so models agree only sometimes, as in real runs.
+The same seed gives the same file.
 """
 
 from __future__ import annotations
@@ -155,12 +156,16 @@ def _invalid(block: list[str], rng: random.Random) -> list[str]:
     return block[:i] + [broken] + block[i + 1:]
 
 
-def _correct(block: list[str], rng: random.Random) -> list[str] | None:
-    for rewrite in rng.sample(CORRECT, len(CORRECT)):
-        rewritten = rewrite(block, rng)
-        if rewritten is not None:
-            return rewritten
-    return None
+def _correct(block: list[str], rng: random.Random, rewrites: int = 1) -> list[str] | None:
+    """`block` with up to `rewrites` correct rewrites applied one after the other (None: no chance for any)."""
+    changed = None
+    for _ in range(rewrites):
+        for rewrite in rng.sample(CORRECT, len(CORRECT)):
+            rewritten = rewrite(changed or block, rng)
+            if rewritten is not None:
+                changed = rewritten
+                break
+    return changed
 
 
 def generate(sources: int, seed: int) -> list[dict]:
@@ -172,7 +177,7 @@ def generate(sources: int, seed: int) -> list[dict]:
         for model in MODELS:
             roll = rng.random()
             if roll < 0.45:
-                answer = _correct(block, rng) or reference
+                answer = _correct(block, rng, rng.randrange(1, 4)) or reference
             elif roll < 0.80:
                 answer = _wrong(block, rng)
             else:

@@ -19,6 +19,7 @@ their architectural names (fp -> x29, lr -> x30, ip0 -> x16, ip1 -> x17).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -79,9 +80,10 @@ def tokenise(statement: str) -> list[Token]:
     return tokens
 
 
-def answer_tokens(answer: str) -> list[list[Token]]:
-    """Tokens per statement of a whole answer."""
-    return [tokenise(statement) for statement in statements(answer)]
+@functools.lru_cache(maxsize=65536)
+def answer_tokens(answer: str) -> tuple[tuple[Token, ...], ...]:
+    """Tokens per statement of a whole answer (cached: a report meets each reference many times)."""
+    return tuple(tuple(tokenise(statement)) for statement in statements(answer))
 
 
 def normalise(answer: str) -> str:

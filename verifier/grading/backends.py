@@ -13,12 +13,18 @@ A backend has `slots` (how many checks to keep in flight), `submit` (-> a Future
 from __future__ import annotations
 
 import os
+import re
+import socket
 import threading
 from concurrent.futures import Future
 
 from .. import __version__
 from ..assemble import assembler_version
 from ..result import Result
+
+
+class BackendError(Exception):
+    """The workers could not be started (a worker failed to start, a cluster is unreachable or differs)."""
 
 
 class LocalBackend:
@@ -29,13 +35,27 @@ class LocalBackend:
 
         self.workers = workers or os.cpu_count() or 1
         self.slots = 2 * self.workers  # one running and one queued per worker keeps every core busy
-        self._pool = CheckPool(self.workers)
+        try:
+            self._pool = CheckPool(self.workers)
+        except RuntimeError as exc:
+            raise BackendError(str(exc)) from exc
 
     def submit(self, source: str, candidate: str, options: dict) -> Future:
         return self._pool.submit(source, candidate, options)
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _check_reachable(address: str | None) -> None:
+    """Fail fast on a wrong `--address`: Ray itself keeps retrying an unreachable cluster for minutes."""
+    endpoint = re.fullmatch(r"(?:ray://)?\[?([^\]]+?)\]?:(\d+)", address or "")
+    if endpoint is None:
+        return  # None or "auto": Ray starts or finds a local instance
+    try:
+        socket.create_connection((endpoint[1], int(endpoint[2])), timeout=5).close()
+    except OSError as exc:
+        raise BackendError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
 
 
 class _RayChecker:
@@ -52,6 +72,9 @@ class _RayChecker:
     def check(self, source: str, candidate: str, options: dict) -> str:
         return self._pool.check(source, candidate, options).model_dump_json()
 
+    def close(self) -> None:
+        self._pool.close()
+
 
 class RayBackend:
     """Actors on an existing Ray cluster (`address`), one per cluster CPU unless `workers` says otherwise.
@@ -64,8 +87,11 @@ class RayBackend:
         import ray
 
         self._ray = ray
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 logging_level="WARNING", configure_logging=False)
+        _check_reachable(address)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise BackendError(f"cannot connect to the Ray cluster at {address}: {exc}") from exc
         self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.slots = 2 * self.workers
         actor = ray.remote(num_cpus=1)(_RayChecker)
@@ -76,7 +102,7 @@ class RayBackend:
         ours = (__version__, assembler_version())
         if theirs != ours:
             self.close()
-            raise RuntimeError(f"the Ray cluster runs a64eq {theirs[0]} with {theirs[1]}; "
+            raise BackendError(f"the Ray cluster runs a64eq {theirs[0]} with {theirs[1]}; "
                                f"this grader is a64eq {ours[0]} with {ours[1]}")
 
     def submit(self, source: str, candidate: str, options: dict) -> Future:
@@ -90,13 +116,16 @@ class RayBackend:
                 self._in_flight[index] -= 1
             try:
                 result.set_result(Result.model_validate_json(done.result()))
-            except Exception as exc:  # noqa: BLE001 - an actor or node lost: the grader stops, resumable
+            except Exception as exc:  # noqa: BLE001 - an actor or node lost: handed on, the grader stops (resumable)
                 result.set_exception(exc)
 
         self._actors[index].check.remote(source, candidate, options).future().add_done_callback(resolve)
         return result
 
     def close(self) -> None:
+        """Close each actor's pool as the local backend does (its workers and their helpers exit), then end
+        the actors. `ray.kill` alone would take the workers down without their replay helpers."""
+        self._ray.wait([actor.close.remote() for actor in self._actors], num_returns=len(self._actors), timeout=30)
         for actor in self._actors:
             self._ray.kill(actor)
         self._ray.shutdown()

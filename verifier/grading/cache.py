@@ -14,6 +14,7 @@ The store is one SQLite file (embedded, safe for concurrent graders), by default
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -42,6 +43,7 @@ class Normalised:
     dropped: tuple[str, ...]
 
 
+@functools.lru_cache(maxsize=65536)  # a source is met once per model, a reference once per model too
 def normalise(text: str) -> Normalised:
     try:
         snippet = clean(text)

@@ -19,7 +19,7 @@ subdirectory MODEL/ are records MODEL/NAME of model MODEL.
 
 Running the same command again continues an interrupted or killed run: ids already in OUTPUT (with the
 same options and a64eq version) are skipped. Results are cached on disk by content, so identical pairs
-are never checked twice. Exit status: 0 done, 2 bad input, 130 interrupted.
+are never checked twice (`unknown` included; --retry-unknown checks those again). Exit status: 0 done, 2 bad input, 130 interrupted.
 """
 
 REPORT_DESCRIPTION = """\
@@ -42,6 +42,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     grade.add_argument("--address", help="Ray cluster address (with --backend ray), e.g. 10.0.0.5:6379")
     grade.add_argument("--cache", metavar="PATH", help="result cache file (default: ~/.cache/a64eq/results.sqlite)")
     grade.add_argument("--no-cache", action="store_true", help="neither read nor write the result cache")
+    grade.add_argument("--retry-unknown", action="store_true",
+                       help="check again the pairs whose cached verdict is unknown (e.g. after a run on a busy machine)")
     grade.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show the progress line (default: when standard error is a terminal)")
     grade.add_argument("--live-out", metavar="LIST", help="observables to compare, e.g. x0,x1,flags,memory")
@@ -68,18 +70,15 @@ def _stop_on_sigterm() -> None:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     from ..cli import _options
-    from ..equivalence import observables_for
-    from ..result import Options
-    from .backends import LocalBackend, RayBackend
+    from ..pool import validate_options
+    from .backends import BackendError, LocalBackend, RayBackend
     from .cache import ResultCache, default_path
-    from .progress import Progress
     from .records import InputError, read_records
     from .runner import grade
 
     base_options = _options(args)
     try:
-        options = Options(**base_options)
-        observables_for(options.live_out, options.preset)
+        validate_options(base_options)
         records = read_records(args.input, base_options)
     except (ValueError, InputError, OSError) as exc:
         print(f"a64eq grade: {exc}", file=sys.stderr)
@@ -88,15 +87,17 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         print("a64eq grade: --address needs --backend ray", file=sys.stderr)
         return 2
 
+    def make_backend():
+        return RayBackend(args.address, args.workers) if args.backend == "ray" else LocalBackend(args.workers)
+
     _stop_on_sigterm()
     cache = None if args.no_cache else ResultCache(args.cache or default_path())
-    backend = None
     output = Path(args.output)
+    show_progress = args.progress if args.progress is not None else sys.stderr.isatty()
     try:
-        backend = RayBackend(args.address, args.workers) if args.backend == "ray" else LocalBackend(args.workers)
-        progress = Progress(len(records), enabled=args.progress if args.progress is not None else sys.stderr.isatty())
-        stats = grade(records, output, base_options=base_options, backend=backend, cache=cache, progress=progress)
-    except InputError as exc:
+        stats = grade(records, output, base_options=base_options, make_backend=make_backend, cache=cache,
+                      retry_unknown=args.retry_unknown, show_progress=show_progress)
+    except (InputError, BackendError) as exc:
         print(f"a64eq grade: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -104,8 +105,6 @@ def _cmd_grade(args: argparse.Namespace) -> int:
               "Run the same command again to continue.", file=sys.stderr)
         return 130
     finally:
-        if backend is not None:
-            backend.close()
         if cache is not None:
             cache.close()
     print(stats.summary(), file=sys.stderr)

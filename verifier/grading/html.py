@@ -12,14 +12,16 @@ from html import escape
 
 from ..cli import render
 from ..result import Verdict
+from .metrics import ALL_MODELS
 from .report import HEADER, NOTES, VERDICTS, Report, audit_lines, cells
 from .taxonomy import CLASSES
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 80em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; }
-th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; }
+#metrics td, #taxonomy td { text-align: right; }
+#metrics td:first-child, #taxonomy td:first-child { text-align: left; }
 pre { background: #f4f4f4; padding: 0.8em; overflow-x: auto; }
 figure { margin: 1em 0; } svg { max-width: 100%; height: auto; }
 """
@@ -39,7 +41,7 @@ def _svg(figure) -> str:
 def _metric_charts(report: Report) -> str:
     import matplotlib.pyplot as plt
 
-    rows = [row for row in report.rows if row.model in report.models]
+    rows = [row for row in report.rows if row.model != ALL_MODELS]
     metrics = [
         ("Syntactic %", lambda r: 100 * r.syntactic / r.n),
         ("EMR %", lambda r: 100 * r.exact_match / r.with_reference if r.with_reference else 0),

@@ -19,8 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..equivalence import observables_for
-from ..result import Options
+from ..pool import validate_options
 
 REQUIRED = ("id", "source", "candidate")
 TEXT_FIELDS = ("source", "candidate", "reference", "model")
@@ -71,13 +70,10 @@ def read_records(path: str | Path, base_options: dict) -> list[Record]:
 
 
 def effective_options(record: Record, base_options: dict) -> dict:
-    """The options a record is checked with: the command line's, overridden by the record's own.
-
-    Raises ValueError as `check` would (bad values, unknown observables).
+    """The options a record is checked with: the command line's, overridden by the record's own, every field
+    present. Raises ValueError for what the pool would reject (unknown names, bad values, unknown observables).
     """
-    options = Options(**{**base_options, **(record.fields.get("options") or {})})
-    observables_for(options.live_out, options.preset)
-    return options.model_dump(mode="json")
+    return validate_options({**base_options, **(record.fields.get("options") or {})}).model_dump(mode="json")
 
 
 def _read_jsonl(path: Path) -> list[tuple[str, object]]:
@@ -186,9 +182,6 @@ def _record_problem(fields: object, base_options: dict) -> str | None:
         return None
     if not isinstance(options, dict):
         return "options must be an object"
-    unknown = sorted(set(options) - set(Options.model_fields))
-    if unknown:
-        return f"unknown option(s) {', '.join(unknown)} (known: {', '.join(Options.model_fields)})"
     try:
         effective_options(Record(fields), base_options)
     except ValueError as exc:

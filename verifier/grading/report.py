@@ -12,20 +12,27 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..cli import _table
+from ..result import Verdict
 from .cost import LATENCY
-from .metrics import ModelRow, ReferenceAudit, bleu_signature, model_rows, reference_audit
+from .metrics import (
+    ModelRow,
+    ReferenceAudit,
+    bleu_signature,
+    model_rows,
+    reference_audit,
+)
 from .output import Graded
 from .taxonomy import CLASSES, Mistake, mistakes
 
-VERDICTS = ("equivalent", "not_equivalent", "unknown", "unsupported", "invalid")
+VERDICTS = tuple(verdict.value for verdict in Verdict)
 HEADER = ("Model", "n", "Syntactic", "EMR", "BLEU", "Equivalent", "Not equivalent", "Unknown", "Unsupported",
           "Invalid", "Improved", "Matches/beats ref")
 NOTES = (
-    "Syntactic: the candidate assembles. EMR: equal to the reference after normalising whitespace, comments, "
-    "case and register aliases. Verdict columns add up to n.",
-    "Improved: equivalent and cheaper than the source; Matches/beats ref: equivalent and no more expensive than "
-    "the reference. Cost = (latency estimate, instruction count); cycles per instruction class: "
-    + ", ".join(f"{name} {cycles}" for name, cycles in LATENCY.items()) + ".",
+    ("Syntactic: the candidate assembles. EMR: equal to the reference after normalising whitespace, comments, "
+     "case and register aliases. Verdict columns add up to n."),
+    ("Improved: equivalent and cheaper than the source; Matches/beats ref: equivalent and no more expensive than "
+     "the reference. Cost = (latency estimate, instruction count); cycles per instruction class: "
+     + ", ".join(f"{name} {cycles}" for name, cycles in LATENCY.items()) + "."),
 )
 
 
@@ -103,10 +110,12 @@ def render_terminal(report: Report) -> str:
     return "\n".join(out)
 
 
+def _markdown_row(cells: tuple[str, ...]) -> str:
+    return "| " + " | ".join(str(cell).replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
+
+
 def _markdown_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
-    escape = lambda text: str(text).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    return ["| " + " | ".join(map(escape, header)) + " |", "|" + "---|" * len(header),
-            *("| " + " | ".join(map(escape, row)) + " |" for row in rows)]
+    return [_markdown_row(header), "|" + "---|" * len(header), *map(_markdown_row, rows)]
 
 
 def render_markdown(report: Report) -> str:

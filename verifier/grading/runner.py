@@ -16,6 +16,7 @@ checks are known.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ class _Pending:
     """A record waiting for its checks: the candidate's key, and the reference's key if any."""
 
     record: Record
+    options: dict  # effective options
     source: Normalised
     candidate: Normalised
     reference: Normalised | None
@@ -69,49 +71,32 @@ class _Pending:
         return list(dict.fromkeys(filter(None, (self.candidate_key, self.reference_key))))
 
 
-def repeatable(result: Result) -> bool:
-    """Worth caching: every verdict `check` itself reached, including the solver's own `unknown` at its time
-    limit. An `unknown` from the pool killing or losing a worker (no `solve` timing) can depend on the
-    machine's load, so it is not cached and a later run tries again."""
-    return result.verdict != Verdict.unknown or "solve" in result.timings_ms
+def grade(records: list[Record], output: Path, *, base_options: dict, make_backend: Callable,
+          cache: ResultCache | None, retry_unknown: bool = False, show_progress: bool = False) -> Stats:
+    """Grade `records` into `output` (appending). Interrupting it (KeyboardInterrupt) loses no written line.
 
-
-def grade(records: list[Record], output: Path, *, base_options: dict, backend, cache: ResultCache | None,
-          progress: Progress | None = None) -> Stats:
-    """Grade `records` into `output` (appending). Interrupting it (KeyboardInterrupt) loses no written line."""
+    Every result is cached, `unknown` too, so that grading the same pairs again gives the same answers;
+    `retry_unknown` checks cached `unknown`s again (after a run on a busy machine, say). `make_backend()` is
+    called only if some check is not answered by the cache (starting workers takes seconds); the backend
+    is closed before returning.
+    """
     options_by_id = {record.id: effective_options(record, base_options) for record in records}
     done = resume(output, options_by_id, __version__)
     stats = Stats(records=len(records), skipped=sum(record.id in done for record in records))
-
-    checks: dict[str, _Check] = {}  # every check this run needs, by key, in first-use order
-    pending: list[_Pending] = []
-    for record in records:
-        if record.id in done:
-            continue
-        options = options_by_id[record.id]
-        source, candidate = normalise(record.source), normalise(record.candidate)
-        reference = normalise(record.reference) if record.reference is not None else None
-        item = _Pending(record, source, candidate, reference, pair_key(source, candidate, options),
-                        pair_key(source, reference, options) if reference else None)
-        for key, text in ((item.candidate_key, record.candidate), (item.reference_key, record.reference)):
-            if key is None:
-                continue
-            if key in checks:
-                stats.shared += 1
-            else:
-                checks[key] = _Check(record.source, text, options)
-        pending.append(item)
+    pending = [_pending(record, options_by_id[record.id]) for record in records if record.id not in done]
+    checks = _distinct_checks(pending, stats)
 
     results: dict[str, Result] = {}
     if cache is not None:
         for key in checks:
             cached = cache.get(key)
-            if cached is not None:
+            if cached is not None and not (retry_unknown and cached.verdict == Verdict.unknown):
                 results[key] = cached
                 stats.cache_hits += 1
-    progress = progress or Progress(len(pending), enabled=False)
+    progress = Progress(len(pending), enabled=show_progress)
     waiting_by_key: dict[str, list[_Pending]] = {}
     writer = ResultWriter(output)
+    backend = None
     try:
         for item in pending:
             unresolved = [key for key in item.keys if key not in results]
@@ -119,11 +104,37 @@ def grade(records: list[Record], output: Path, *, base_options: dict, backend, c
                 _write(writer, item, results, stats, progress)
             for key in unresolved:
                 waiting_by_key.setdefault(key, []).append(item)
-        _run(checks, results, waiting_by_key, backend, cache, writer, stats, progress)
+        if waiting_by_key:
+            backend = make_backend()
+            _run(checks, results, waiting_by_key, backend, cache, writer, stats, progress)
     finally:
+        if backend is not None:
+            backend.close()
         progress.finish()
         writer.close()
     return stats
+
+
+def _pending(record: Record, options: dict) -> _Pending:
+    source, candidate = normalise(record.source), normalise(record.candidate)
+    reference = normalise(record.reference) if record.reference is not None else None
+    return _Pending(record, options, source, candidate, reference, pair_key(source, candidate, options),
+                    pair_key(source, reference, options) if reference else None)
+
+
+def _distinct_checks(pending: list[_Pending], stats: Stats) -> dict[str, _Check]:
+    """Every check the records need, once per key, in first-use order; repeats are counted as shared."""
+    checks: dict[str, _Check] = {}
+    for item in pending:
+        record = item.record
+        for key, text in ((item.candidate_key, record.candidate), (item.reference_key, record.reference)):
+            if key is None:
+                continue
+            if key in checks:
+                stats.shared += 1
+            else:
+                checks[key] = _Check(record.source, text, item.options)
+    return checks
 
 
 def _run(checks: dict[str, _Check], results: dict[str, Result], waiting_by_key: dict[str, list[_Pending]],
@@ -146,7 +157,7 @@ def _run(checks: dict[str, _Check], results: dict[str, Result], waiting_by_key: 
             result = future.result()
             results[key] = result
             stats.checks_run += 1
-            if cache is not None and repeatable(result):
+            if cache is not None:
                 cache.put(key, result)
             for item in waiting_by_key.pop(key):
                 if all(k in results for k in item.keys):

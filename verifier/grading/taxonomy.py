@@ -6,8 +6,10 @@ equivalent. (An invalid *source* is a dataset problem; unknown and unsupported a
 * Invalid answers take the class of the assembler's error kind: opcode, register, immediate and label
   map to themselves; operand, directive, empty, too_large and other are `other`.
 * Wrong answers are aligned token by token (`difflib`, over `asmtokens` tokens with `;` between
-  statements) against the reference when the reference is proved equivalent to the source, and
-  against the source otherwise. Each differing stretch is named by the class of its first differing
+  statements) against the nearest correct text: the reference when it is proved equivalent to the
+  source, or the source itself, whichever is more similar to the candidate (the reference on a tie).
+  A model that copies the source and changes one register then shows one register mistake, rather
+  than that change plus every way the reference differs from the source. Each differing stretch is named by the class of its first differing
   token (the candidate's, or the compared text's when the candidate left something out; punctuation
   only when the stretch is nothing but punctuation, so `[x1, #8]` -> `[x1]` is an immediate). One class for
   every stretch gives that class; stretches of different classes give `multiple`; no textual
@@ -44,20 +46,27 @@ def classify(graded: Graded) -> Mistake | None:
         return Mistake(graded, _ASSEMBLER_KIND.get(error.kind, "other"), f"assembler [{error.kind}] {where}{error.message}")
     if result.verdict != Verdict.not_equivalent:
         return None
-    reference_ok = graded.reference_result is not None and graded.reference_result.verdict == Verdict.equivalent
-    against, name = (graded.reference, "reference") if reference_ok else (graded.source, "source")
-    return _align(graded, _flatten(against), _flatten(graded.candidate), name)
+    correct = [("source", _flatten(graded.source))]
+    if graded.reference_result is not None and graded.reference_result.verdict == Verdict.equivalent:
+        correct.insert(0, ("reference", _flatten(graded.reference)))
+    got = _flatten(graded.candidate)
+    name, expected = max(correct, key=lambda item: _matcher(item[1], got).ratio())  # first on a tie
+    return _align(graded, expected, got, name)
 
 
 def _flatten(answer: str) -> list[Token]:
     tokens: list[Token] = []
     for statement in answer_tokens(answer):
-        tokens += ([_SEPARATOR] if tokens else []) + statement
+        tokens += ([_SEPARATOR] if tokens else []) + list(statement)
     return tokens
 
 
+def _matcher(expected: list[Token], got: list[Token]) -> SequenceMatcher:
+    return SequenceMatcher(None, [t.text for t in expected], [t.text for t in got], autojunk=False)
+
+
 def _align(graded: Graded, expected: list[Token], got: list[Token], name: str) -> Mistake:
-    matcher = SequenceMatcher(None, [t.text for t in expected], [t.text for t in got], autojunk=False)
+    matcher = _matcher(expected, got)
     kinds: list[str] = []
     first_detail = ""
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
