@@ -30,8 +30,12 @@ THUNK_NAMES = ["cc_op", "cc_dep1", "cc_dep2", "cc_ndep"]
 _ARCHINFO_NAME = {"sp": "xsp", **{f"v{i}": f"q{i}" for i in range(32)}}
 _OUR_NAME = {v: k for k, v in _ARCHINFO_NAME.items()}
 
-# Registers the state models. Anything else VEX touches (fpcr, tpidr_el0, qcflag, ...) is NotModelled.
-MODELLED = GPR_NAMES + ["sp", "pc"] + THUNK_NAMES + VREG_NAMES
+# Registers the state models. Anything else VEX touches (tpidr_el0, fpsr, ...) is NotModelled.
+# `fpcr` is read-only here, fixed at the architecture's default (round to nearest, no flush-to-zero,
+# no default NaN). `qcflag` (the sticky saturation flag, FPSR.QC) starts arbitrary and is not an
+# observable, like the other FPSR bits.
+MODELLED = GPR_NAMES + ["sp", "pc"] + THUNK_NAMES + VREG_NAMES + ["fpcr", "qcflag"]
+DEFAULT_FPCR = 0
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class State:
     def put(self, offset: int, value: z3.BitVecRef) -> None:
         bits = value.size()
         slot, inner = find_slot(offset, bits // 8)
+        if slot.name == "fpcr":
+            raise NotModelled("write to FPCR (rounding mode and FP behaviour changes)")
         whole = self.regs[slot.name]
         lo, hi, width = inner * 8, inner * 8 + bits, slot.size * 8
         parts = []
@@ -136,12 +142,14 @@ class InitialState:
     regs: dict[str, z3.BitVecRef]  # x0..x30, sp, v0..v31
     nzcv: z3.BitVecRef  # 4 bits, N in bit 3
     memory: z3.ArrayRef
+    qcflag: z3.BitVecRef  # 128 bits, VEX's sticky saturation flag
 
     @staticmethod
     def fresh() -> "InitialState":
         regs = {name: z3.BitVec(name, 64) for name in GPR_NAMES + ["sp"]}
         regs.update({name: z3.BitVec(name, 128) for name in VREG_NAMES})
-        return InitialState(regs, z3.BitVec("nzcv", 4), z3.Array("mem", z3.BitVecSort(64), z3.BitVecSort(8)))
+        memory = z3.Array("mem", z3.BitVecSort(64), z3.BitVecSort(8))
+        return InitialState(regs, z3.BitVec("nzcv", 4), memory, z3.BitVec("qcflag", 128))
 
     def to_state(self) -> State:
         regs = dict(self.regs)
@@ -151,4 +159,6 @@ class InitialState:
         regs["cc_dep1"] = z3.ZeroExt(32, z3.Concat(self.nzcv, z3.BitVecVal(0, 28)))
         regs["cc_dep2"] = z3.BitVecVal(0, 64)
         regs["cc_ndep"] = z3.BitVecVal(0, 64)
+        regs["fpcr"] = z3.BitVecVal(DEFAULT_FPCR, 32)
+        regs["qcflag"] = self.qcflag
         return State(regs, self.memory)
