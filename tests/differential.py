@@ -42,10 +42,10 @@ class Compiled:
     summary: Summary
 
 
-def compile_snippet(text: str) -> Compiled:
+def compile_snippet(text: str, unroll: int = 0) -> Compiled:
     program = assemble(clean(text))
     initial = InitialState.fresh()
-    exits = run_snippet(lift(program), initial)
+    exits = run_snippet(lift(program), initial, unroll)
     return Compiled(program, initial, summarize(exits, label_ids_for(exits)))
 
 

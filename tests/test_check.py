@@ -168,10 +168,30 @@ def test_unsupported_instruction_is_named_with_its_line():
     assert item.snippet == "candidate" and item.line == 2 and "call" in item.what
 
 
-def test_backward_branch_is_unsupported():
-    result = check("1: subs x0, x0, #1\nb.ne 1b", "mov x0, #0")
-    assert result.verdict == Verdict.unsupported
-    assert "loop" in result.unsupported[0].what
+def test_loop_with_a_fixed_trip_count_is_proved_completely():
+    source = "mov x1, #4\n1: add x0, x0, #2\nsubs x1, x1, #1\nb.ne 1b"
+    candidate = "add x0, x0, #8\nmov x1, #0\ncmp x1, #0"
+    assert check(source, candidate).verdict == Verdict.equivalent
+
+
+def test_loop_that_may_run_past_the_bound_is_only_bounded_equivalent():
+    source = "1: subs x0, x0, #1\nb.ne 1b"
+    candidate = "mov x0, #0"
+    result = check(source, candidate, live_out=["x0"], unroll=4)
+    assert result.verdict == Verdict.bounded_equivalent, result.reason
+    assert "at most 4 iterations" in result.reason
+
+
+def test_difference_inside_the_bound_is_a_confirmed_counterexample():
+    source = "mov x2, #0\n1: add x2, x2, x1\nsubs x0, x0, #1\nb.ne 1b"
+    candidate = "mul x2, x0, x1\nadd x2, x2, #1\nmov x0, #0"
+    cex = assert_not_equivalent(check(source, candidate, live_out=["x0", "x2"], unroll=4), "x2")
+    assert int(cex.inputs.registers.get("x0", "0x0"), 16) <= 4
+
+
+def test_infinite_loop_is_never_equivalent():
+    result = check("1: b 1b", "2: b 2b", unroll=2)
+    assert result.verdict == Verdict.bounded_equivalent
 
 
 def test_unmodelled_system_instruction_is_unsupported_not_equivalent():

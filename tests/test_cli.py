@@ -61,3 +61,9 @@ def test_unsupported_exit_2_names_the_instruction():
     run = a64eq("check", "--text", "nop", "bl memcpy")
     assert run.returncode == 2
     assert "UNSUPPORTED" in run.stdout and "bl memcpy" in run.stdout
+
+
+def test_bounded_equivalence_is_not_exit_0():
+    run = a64eq("check", "--live-out", "x0", "--unroll", "3", "--text", "1: subs x0, x0, #1\nb.ne 1b", "mov x0, #0")
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout.startswith("BOUNDED EQUIVALENT")

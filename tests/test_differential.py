@@ -139,3 +139,27 @@ def test_semantics_agree_with_unicorn(form):
         state = random_state(rng, _pointers(form, rng) if uses_memory else None)
         problems += disagreements(compiled, state)
     assert not problems, "\n".join(problems[:10])
+
+
+# Loops, unrolled to UNROLL iterations; the states keep every trip count within the bound (x0 = 1..6).
+UNROLL = 8
+LOOPS = [
+    "1: subs x0, x0, #1\nb.ne 1b",
+    "mov x2, #0\n1: add x2, x2, x1\nsubs x0, x0, #1\nb.ne 1b",
+    "1: ldrb w3, [x1], #1\nstrb w3, [x4], #1\nsubs x0, x0, #1\nb.hi 1b",
+    "mov x5, #0\n1: cbz x0, 2f\nadd x5, x5, x0\nsub x0, x0, #1\nb 1b\n2: mov x6, x5",
+    "1: tbz x0, #0, 2f\neor x7, x7, x1\n2: lsr x0, x0, #1\ncbnz x0, 1b",
+]
+
+
+@pytest.mark.parametrize("form", LOOPS)
+def test_unrolled_loops_agree_with_unicorn(form):
+    compiled = compile_snippet(form, unroll=UNROLL)
+    rng = random.Random(zlib.crc32(form.encode()))
+    problems = []
+    for _ in range(STATES_PER_FORM):
+        pointers = _pointers(form, rng)
+        pointers["x4"] = pointers["x1"] + 64
+        pointers["x0"] = rng.randrange(1, 7)
+        problems += disagreements(compiled, random_state(rng, pointers))
+    assert not problems, "\n".join(problems[:10])

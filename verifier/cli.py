@@ -20,8 +20,9 @@ def _read(argument: str, inline: bool) -> str:
         return handle.read()
 
 
-def _options(args: argparse.Namespace) -> dict:
-    options = {"preset": args.preset, "timeout": args.timeout, "replay": not args.no_replay}
+def check_options(args: argparse.Namespace) -> dict:
+    """The Options fields from the arguments `add_check_options` defined."""
+    options = {"preset": args.preset, "timeout": args.timeout, "replay": not args.no_replay, "unroll": args.unroll}
     if args.live_out:
         options["live_out"] = [name for name in args.live_out.split(",") if name.strip()]
     return options
@@ -77,7 +78,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         print(f"a64eq: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        result = check(source, candidate, **_options(args))
+        result = check(source, candidate, **check_options(args))
     except ValueError as exc:
         print(f"a64eq: bad option: {exc}", file=sys.stderr)
         return 2
@@ -91,6 +92,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return EXIT_STATUS.get(result.verdict, 2)
 
 
+def add_check_options(parser: argparse.ArgumentParser) -> None:
+    """The options of one check (`verifier.result.Options`), shared by `check` and `grade`."""
+    parser.add_argument("--live-out", metavar="LIST",
+                        help="observables to compare, e.g. x0,x1,flags,memory (default: all)")
+    parser.add_argument("--preset", choices=["all", "aapcs64"], default="all", help="named observable set")
+    parser.add_argument("--timeout", type=float, default=10.0, help="solver time limit in seconds (default 10)")
+    parser.add_argument("--no-replay", action="store_true", help="do not replay counterexamples on unicorn")
+    parser.add_argument("--unroll", type=int, default=8, metavar="N",
+                        help="unroll loops N times (default 8); a proof that holds only up to N is reported as "
+                             "bounded_equivalent (exit status 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="a64eq", description="Formal equivalence checking of AArch64 rewrites.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,11 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-t", "--text", action="store_true",
                        help="SOURCE and CANDIDATE are the snippets themselves (';' or '\\n' separate lines)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
-    check.add_argument("--live-out", metavar="LIST",
-                       help="observables to compare, e.g. x0,x1,flags,memory (default: all)")
-    check.add_argument("--preset", choices=["all", "aapcs64"], default="all", help="named observable set")
-    check.add_argument("--timeout", type=float, default=10.0, help="solver time limit in seconds (default 10)")
-    check.add_argument("--no-replay", action="store_true", help="do not replay counterexamples on unicorn")
+    add_check_options(check)
     check.set_defaults(func=_cmd_check)
 
     from api.cli import add_commands as add_service_commands

@@ -148,6 +148,8 @@ def _exit_of_target(target: Target, value: int) -> Exit:
         return Exit(kind="fallthrough")
     if target.kind == "label":
         return Exit(kind="label", label=target.label)
+    if target.kind == "bound":
+        return Exit(kind="bound")
     return Exit(kind="indirect", target=hex(value))
 
 

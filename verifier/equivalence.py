@@ -22,6 +22,7 @@ from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState, State
 
 EXIT_END = 0
 EXIT_INDIRECT = 0xFFFF
+EXIT_BOUND = 0xFFFE  # a loop ran past the unroll bound: nothing is known beyond it
 
 # ---------------------------------------------------------------------------------------------------
 # Observables
@@ -110,7 +111,7 @@ class Summary:
     """A snippet's exits folded into single terms."""
 
     exits: list[ExitPath]
-    exit_code: z3.BitVecRef  # 16 bits: EXIT_END, a label id, or EXIT_INDIRECT
+    exit_code: z3.BitVecRef  # 16 bits: EXIT_END, a label id, EXIT_INDIRECT or EXIT_BOUND
     exit_target: z3.BitVecRef  # indirect target (0 unless the exit is indirect)
     final: State
 
@@ -120,6 +121,8 @@ def exit_code_of(target: Target, label_ids: dict[str, int]) -> int:
         return EXIT_END
     if target.kind == "label":
         return label_ids[target.label]
+    if target.kind == "bound":
+        return EXIT_BOUND
     return EXIT_INDIRECT
 
 
@@ -175,6 +178,7 @@ class Query:
     memory_witness: z3.BitVecRef  # an address where memories differ, when they do
     preconditions: list[z3.BoolRef]
     obligations: list[Obligation]
+    beyond_bound: z3.BoolRef  # some snippet's loop runs past the unroll bound (False without loops)
 
     def open_obligations(self) -> list[Obligation]:
         return [o for o in self.obligations if not z3.is_false(o.differs)]
@@ -208,7 +212,9 @@ def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
         else:
             differs = _differs(observable.value(source.final), observable.value(candidate.final))
         obligations.append(Obligation(observable.name, differs))
-    return Query(source, candidate, observables, witness, list(preconditions), obligations)
+    beyond_bound = z3.simplify(z3.Or(
+        source.exit_code == EXIT_BOUND, candidate.exit_code == EXIT_BOUND))
+    return Query(source, candidate, observables, witness, list(preconditions), obligations, beyond_bound)
 
 
 @dataclass
@@ -216,21 +222,40 @@ class Decision:
     outcome: z3.CheckSatResult  # unsat: equivalent; sat: `solver` holds a distinguishing model
     solver: z3.Solver | None = None
     undecided: list[str] | None = None  # obligations the solver gave up on, with its reason
+    bounded: bool = False  # the proof only covers inputs whose loops stay within the unroll bound
 
 
 def decide(query: Query, deadline: float) -> Decision:
-    """Check each open obligation; a difference found anywhere wins over a solver that gave up."""
+    """Check each open obligation; a difference found anywhere wins over a solver that gave up.
+
+    With loops, first ask whether any input runs past the unroll bound. If none can, the unrolled
+    snippets are the whole truth; otherwise the obligations are checked for the inputs within the
+    bound only, and an `unsat` means "equivalent up to the bound", never plain equivalent.
+    """
+    bounded = False
+    if not z3.is_false(query.beyond_bound):
+        solver = query.solver_for(Obligation("loop bound", query.beyond_bound), _ms_left(deadline))
+        outcome = solver.check()
+        if outcome == z3.unknown:
+            return Decision(z3.unknown, undecided=[f"whether loops stay within the bound ({solver.reason_unknown()})"])
+        if outcome == z3.sat:
+            bounded = True
+            query.preconditions.append(z3.Not(query.beyond_bound))
     undecided, proved = [], []
     for obligation in query.open_obligations():
-        solver = query.solver_for(obligation, int((deadline - time.monotonic()) * 1000), proved)
+        solver = query.solver_for(obligation, _ms_left(deadline), proved)
         outcome = solver.check()
         if outcome == z3.sat:
             # Lemmas hold in every state (under the preconditions), so the model is a real difference.
-            return Decision(z3.sat, solver)
+            return Decision(z3.sat, solver, bounded=bounded)
         if outcome == z3.unknown:
             undecided.append(f"{obligation.what} ({solver.reason_unknown()})")
         else:  # proved: what it compared is equal in every state, a fact the next proofs may use
             proved.append(z3.Not(obligation.differs))
     if undecided:
-        return Decision(z3.unknown, undecided=undecided)
-    return Decision(z3.unsat)
+        return Decision(z3.unknown, undecided=undecided, bounded=bounded)
+    return Decision(z3.unsat, bounded=bounded)
+
+
+def _ms_left(deadline: float) -> int:
+    return int((deadline - time.monotonic()) * 1000)

@@ -5,7 +5,7 @@ exits and its final jump go, and lift a block at every internal target. Each suc
 `Target`: another block, the end of the snippet (falling off it), an external label (the branch carries
 a relocation: the assembler encoded it as a branch to itself), or an indirect jump (`ret`, `br`).
 
-Only forward branches are modelled: the graph is then acyclic and offset order is a topological order.
+A backward branch (`backward=True`) closes a loop; the symbolic executor unrolls loops to a bound.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ IMPOSSIBLE_EXITS = {"Ijk_SigFPE_IntDiv"}
 
 @dataclass(frozen=True)
 class Target:
-    kind: Literal["block", "end", "label", "indirect"]
+    kind: Literal["block", "end", "label", "indirect", "bound"]  # "bound": a loop ran past the unroll bound
     offset: int | None = None  # for "block"
     label: str | None = None  # for "label"
+    backward: bool = False  # for "block": the branch goes back to or before itself (a loop)
 
 
 @dataclass
@@ -143,6 +144,4 @@ def _direct_target(program: Program, instruction: int, target: int) -> Target:
         return Target("end")
     if target > len(program.code) or target < 0:
         raise NotModelled(f"branch outside the snippet to offset {target:#x}", instruction)
-    if target <= instruction:
-        raise NotModelled("backward branch (loop)", instruction)
-    return Target("block", offset=target)
+    return Target("block", offset=target, backward=target <= instruction)

@@ -103,7 +103,7 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
             with timer.stage("lift"):
                 cfg = lift(program)
             with timer.stage("encode"):
-                exits[name] = run_snippet(cfg, initial)
+                exits[name] = run_snippet(cfg, initial, opts.unroll)
         except NotModelled as exc:
             unsupported.append(_unsupported(name, program, exc))
     if unsupported:
@@ -117,6 +117,10 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
         query = build_query(exits["source"], exits["candidate"], observables, preconditions_for(opts.preset, initial))
     with timer.stage("solve"):
         decision = decide(query, deadline)
+    if decision.outcome == z3.unsat and decision.bounded:
+        return finish(Verdict.bounded_equivalent,
+                      f"equivalent for every input whose loops run at most {opts.unroll} iterations; "
+                      f"longer runs exist and were not compared (raise `unroll` to look further)")
     if decision.outcome == z3.unsat:
         return finish(Verdict.equivalent, _equivalent_reason(opts))
     if decision.outcome == z3.unknown:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Verdict(str, Enum):
     equivalent = "equivalent"
+    bounded_equivalent = "bounded_equivalent"  # equivalent for every input whose loops stay within the unroll bound
     not_equivalent = "not_equivalent"
     unknown = "unknown"  # a time or resource limit stopped the proof
     unsupported = "unsupported"  # something in a snippet is not modelled exactly
@@ -58,7 +59,7 @@ class SnippetReport(BaseModel):
 class Exit(BaseModel):
     """How a snippet left: falling off its end, branching to an external label, or an indirect jump."""
 
-    kind: Literal["fallthrough", "label", "indirect"]
+    kind: Literal["fallthrough", "label", "indirect", "bound"]
     label: str | None = None
     target: str | None = Field(default=None, description="indirect target value (hex)")
 
@@ -67,6 +68,8 @@ class Exit(BaseModel):
             return "falls through"
         if self.kind == "label":
             return f"branches to {self.label}"
+        if self.kind == "bound":
+            return "loops past the unroll bound"
         return f"jumps to {self.target}"
 
 
@@ -118,6 +121,7 @@ class Options(BaseModel):
     )
     preset: Literal["all", "aapcs64"] = "all"
     timeout: float = Field(default=10.0, gt=0, le=3600, description="solver time limit, seconds")
+    unroll: int = Field(default=8, ge=0, le=64, description="loop iterations unrolled (backward branches taken per path)")
     replay: bool = Field(default=True, description="replay counterexamples on unicorn")
 
 

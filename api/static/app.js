@@ -6,6 +6,7 @@ const $ = (id) => document.getElementById(id);
 
 const VERDICT_TEXT = {
   equivalent: "Equivalent",
+  bounded_equivalent: "Equivalent up to the loop bound",
   not_equivalent: "Not equivalent",
   unknown: "Unknown",
   unsupported: "Unsupported",

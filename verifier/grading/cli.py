@@ -7,6 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
+from ..cli import add_check_options, check_options
+
 GRADE_DESCRIPTION = """\
 Check every record of INPUT (candidate against source, and reference against source when given) and
 append one JSON line per record to OUTPUT: the record's fields plus `result` and `reference_result`.
@@ -46,10 +48,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                        help="check again the pairs whose cached verdict is unknown (e.g. after a run on a busy machine)")
     grade.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                        help="show the progress line (default: when standard error is a terminal)")
-    grade.add_argument("--live-out", metavar="LIST", help="observables to compare, e.g. x0,x1,flags,memory")
-    grade.add_argument("--preset", choices=["all", "aapcs64"], default="all", help="named observable set")
-    grade.add_argument("--timeout", type=float, default=10.0, help="solver time limit per check, seconds")
-    grade.add_argument("--no-replay", action="store_true", help="do not replay counterexamples on unicorn")
+    add_check_options(grade)
     grade.set_defaults(func=_cmd_grade)
 
     report = commands.add_parser("report", help="metrics, reference audit and error taxonomy of graded runs",
@@ -69,14 +68,13 @@ def _stop_on_sigterm() -> None:
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from ..cli import _options
     from ..pool import validate_options
     from .backends import BackendError, LocalBackend, RayBackend
     from .cache import ResultCache, default_path
     from .records import InputError, read_records
     from .runner import grade
 
-    base_options = _options(args)
+    base_options = check_options(args)
     try:
         validate_options(base_options)
         records = read_records(args.input, base_options)

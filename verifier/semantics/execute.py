@@ -1,6 +1,6 @@
 """Symbolic execution of a snippet's control-flow graph: VEX statements -> Z3 terms, paths -> exits.
 
-Blocks are visited in offset order (a topological order, since only forward branches are lifted). The
+Blocks are visited in (loop iteration, offset) order, a topological order of the unrolled graph. The
 states arriving at a block are merged with ITEs on their mutually exclusive path conditions, so the work
 grows with the number of blocks, not the number of paths. Every way out of the snippet becomes an
 `ExitPath`: the condition to take it, where it goes, and the machine state there.
@@ -23,7 +23,7 @@ from .state import InitialState, MemoryAccess, State
 @dataclass
 class ExitPath:
     guard: z3.BoolRef  # path condition of this exit
-    target: Target  # kind "end", "label" or "indirect"
+    target: Target  # kind "end", "label", "indirect" or "bound"
     target_value: z3.BitVecRef  # the pc it jumps to (meaningful for "indirect")
     state: State
 
@@ -38,27 +38,37 @@ class Transfer:
     target_value: z3.BitVecRef
 
 
-def run_snippet(cfg: ControlFlowGraph, initial: InitialState) -> list[ExitPath]:
-    """All exits of the snippet from `initial`; guards are mutually exclusive and cover every input."""
+def run_snippet(cfg: ControlFlowGraph, initial: InitialState, unroll: int = 0) -> list[ExitPath]:
+    """All exits of the snippet from `initial`; guards are mutually exclusive and cover every input.
+
+    Loops are unrolled: a block is visited once per (iteration, offset), where the iteration counts
+    the backward branches taken. Forward branches keep the iteration and raise the offset, backward
+    ones raise the iteration, so (iteration, offset) order is a topological order of the unrolled
+    graph. A path that would take backward branch number `unroll + 1` ends in a "bound" exit.
+    """
     if not cfg.blocks:  # no instructions: the snippet falls off its end at once
         return [ExitPath(z3.BoolVal(True), Target("end"), z3.BitVecVal(0, 64), initial.to_state())]
-    arriving: dict[int, list[tuple[z3.BoolRef, State]]] = {0: [(z3.BoolVal(True), initial.to_state())]}
-    queue = [0]
+    arriving: dict[tuple[int, int], list[tuple[z3.BoolRef, State]]] = {(0, 0): [(z3.BoolVal(True), initial.to_state())]}
+    queue = [(0, 0)]
     exits: list[ExitPath] = []
     while queue:
-        start = heapq.heappop(queue)
-        incoming = arriving.pop(start)
+        iteration, start = heapq.heappop(queue)
+        incoming = arriving.pop((iteration, start))
         guard = z3.Or(*[g for g, _ in incoming]) if len(incoming) > 1 else incoming[0][0]
         state = merge_states(incoming)
         for transfer in execute_block(cfg.blocks[start], state, guard):
-            if transfer.target.kind == "block":
-                offset = transfer.target.offset
-                if offset not in arriving:
-                    arriving[offset] = []
-                    heapq.heappush(queue, offset)
-                arriving[offset].append((transfer.guard, transfer.state))
-            else:
-                exits.append(ExitPath(transfer.guard, transfer.target, transfer.target_value, transfer.state))
+            target = transfer.target
+            if target.kind != "block":
+                exits.append(ExitPath(transfer.guard, target, transfer.target_value, transfer.state))
+                continue
+            key = (iteration + 1 if target.backward else iteration, target.offset)
+            if key[0] > unroll:
+                exits.append(ExitPath(transfer.guard, Target("bound"), transfer.target_value, transfer.state))
+                continue
+            if key not in arriving:
+                arriving[key] = []
+                heapq.heappush(queue, key)
+            arriving[key].append((transfer.guard, transfer.state))
     return exits
 
 

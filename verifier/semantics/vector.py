@@ -8,10 +8,14 @@ AArch64 front end uses to build lane shuffles (`SliceV128`, `ZeroHI64ofV128`, ..
 
 Every meaning here is the one libvex_ir.h gives the op. The families listed are the integer ones the
 AArch64 front end (guest_arm64_toIR.c) emits, on 128-bit vectors; `decode` returns None for anything else,
-which ops.py turns into NotModelled. In particular, none of the saturating ops (`QAdd`, `QSub`, `QNarrowUn`,
-`QShlNsat`, `QDMulHi`, `Qand...`): the front end also writes their QC flag (`qcflag`), which the machine
-state does not model. Floating-point lanes (`Add32Fx4`) have an `F` where the signedness goes, and so
-match nothing here.
+which ops.py turns into NotModelled. Floating-point lanes (`Add32Fx4`) have an `F` where the signedness
+goes, and so match nothing here.
+
+Saturating ops (`QAdd`, `QNarrowUn`, `QShlNsat`, `QDMulHi`, ...) compute the exact integer result in a
+bit-vector wide enough to hold it and then clamp it to the lane's range. The front end derives the QC flag
+(`qcflag`) from them by comparing the saturated result with a wrapped one, except for the `Qand...` ops,
+which return the flag themselves: one bit, set when any lane saturated, in the least significant bit of
+the half above the result (the upper V128 of a V256, or the upper 64 bits of a narrowing shift's V128).
 
 Where VEX leaves a case undefined (a lane shift by at least the lane width, a slice past 16 bytes, a
 non-constant amount where the front end only ever gives constants) the function raises NotModelled
@@ -125,6 +129,92 @@ def _shift_by_signed_byte(rounding: bool, signed: bool) -> Callable:
     return shift
 
 
+# --- saturation ---------------------------------------------------------------------------------------
+
+def _extend(x: z3.BitVecRef, signed: bool, bits: int) -> z3.BitVecRef:
+    """`x` as the same integer in `bits` bits."""
+    return (z3.SignExt if signed else z3.ZeroExt)(bits - x.size(), x)
+
+
+def _saturate(value: z3.BitVecRef, bits: int, signed: bool) -> tuple[z3.BitVecRef, z3.BoolRef]:
+    """Clamp `value`, read as a signed integer, to the range of a `bits`-bit lane; also whether it was
+    clamped. The caller leaves `value` room for the exact result and a sign bit above it."""
+    low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    width = value.size()
+    too_high, too_low = value > z3.BitVecVal(high, width), value < z3.BitVecVal(low, width)
+    lane = z3.If(too_high, z3.BitVecVal(high, bits),
+                 z3.If(too_low, z3.BitVecVal(low, bits), z3.Extract(bits - 1, 0, value)))
+    return lane, z3.Or(too_high, too_low)
+
+
+def _saturating_sum(left_signed: bool, right_signed: bool, negate_right: bool, signed: bool) -> Callable:
+    """`QAdd`, `QSub` and the mixed-signedness `QAddExt<left><right>sat<result>` (SUQADD, USQADD)."""
+
+    def combine(a, b):
+        width = a.size() + 2
+        a, b = _extend(a, left_signed, width), _extend(b, right_signed, width)
+        return _saturate(a - b if negate_right else a + b, width - 2, signed)[0]
+
+    return combine
+
+
+def _doubling_multiply_high(rounding: bool) -> Callable:
+    """`QDMulHi` / `QRDMulHi` (SQDMULH, SQRDMULH): the high half of 2ab (+ 2^(w-1) when rounding),
+    saturated; only INT_MIN * INT_MIN overflows."""
+
+    def multiply(a, b):
+        bits = a.size()
+        product = _extend(a, True, 2 * bits + 2) * _extend(b, True, 2 * bits + 2) * 2
+        if rounding:
+            product = product + (1 << (bits - 1))
+        return _saturate(product >> bits, bits, True)[0]
+
+    return multiply
+
+
+def _doubling_multiply_long(a: z3.BitVecRef, b: z3.BitVecRef) -> z3.BitVecRef:
+    """`QDMull` (SQDMULL): 2ab in twice the lane width, saturated."""
+    bits = a.size()
+    return _saturate(_extend(a, True, 2 * bits + 2) * _extend(b, True, 2 * bits + 2) * 2, 2 * bits, True)[0]
+
+
+def _shift_left_saturating(x, amount, in_signed: bool, out_signed: bool) -> tuple[z3.BitVecRef, z3.BoolRef]:
+    """x << amount (a lane-wide unsigned amount), saturated; also whether it saturated.
+
+    The shift is exact iff shifting back (arithmetically for a signed result) gives x again. That also
+    holds for amounts of the lane width or more, where the shifted value is 0: exactly x == 0 survives.
+    A negative input to an unsigned result (SQSHLU) always saturates, to 0.
+    """
+    width = x.size()
+    shifted = x << amount
+    back = shifted >> amount if out_signed else z3.LShR(shifted, amount)
+    saturated = back != x
+    if in_signed and not out_signed:
+        saturated = z3.Or(x < 0, saturated)
+    if out_signed:
+        limit = z3.If(x < 0, z3.BitVecVal(1 << (width - 1), width), z3.BitVecVal((1 << (width - 1)) - 1, width))
+    else:
+        limit = z3.If(x < 0, z3.BitVecVal(0, width), z3.BitVecVal(-1, width)) if in_signed else z3.BitVecVal(-1, width)
+    return z3.If(saturated, limit, shifted), saturated
+
+
+def _saturating_shift_by_signed_byte(rounding: bool, signed: bool) -> Callable:
+    """`Qand[S|U]Q[R]sh` (SQSHL, UQSHL, SQRSHL, UQRSHL by register): `Sh` / `Rsh` with the left shifts
+    saturated. A right shift (rounding or not) never leaves the lane's range, so only left shifts can
+    saturate; the signed right shift is arithmetic, as the Arm ARM's integer `>>` is."""
+    plain = _shift_by_signed_byte(rounding, signed)
+
+    def shift(x, amount):
+        width = x.size()
+        byte = z3.Extract(7, 0, amount)
+        left = z3.ZeroExt(width - 8, byte) if width > 8 else byte  # exact when byte >= 0
+        saturating, saturated = _shift_left_saturating(x, left, signed, signed)
+        saturated = z3.And(byte >= 0, saturated)
+        return z3.If(saturated, saturating, plain(x, amount)), saturated
+
+    return shift
+
+
 # Lane-wise (V128, V128) -> V128, keyed by family + signedness letter.
 _LANEWISE_BINARY: dict[str, Callable] = {
     "Add": lambda a, b: a + b,
@@ -142,6 +232,22 @@ _LANEWISE_BINARY: dict[str, Callable] = {
     "ShU": _shift_by_signed_byte(rounding=False, signed=False),
     "RshS": _shift_by_signed_byte(rounding=True, signed=True),
     "RshU": _shift_by_signed_byte(rounding=True, signed=False),
+    "QAddS": _saturating_sum(True, True, negate_right=False, signed=True),
+    "QAddU": _saturating_sum(False, False, negate_right=False, signed=False),
+    "QSubS": _saturating_sum(True, True, negate_right=True, signed=True),
+    "QSubU": _saturating_sum(False, False, negate_right=True, signed=False),
+    "QAddExtUSsatSS": _saturating_sum(False, True, negate_right=False, signed=True),
+    "QAddExtSUsatUU": _saturating_sum(True, False, negate_right=False, signed=False),
+    "QDMulHiS": _doubling_multiply_high(rounding=False),
+    "QRDMulHiS": _doubling_multiply_high(rounding=True),
+}
+
+# Lane-wise (V128, V128) -> V256 that also report saturation: lane function -> (lane, saturated).
+_LANEWISE_SATURATING: dict[str, Callable] = {
+    "QandSQsh": _saturating_shift_by_signed_byte(rounding=False, signed=True),
+    "QandUQsh": _saturating_shift_by_signed_byte(rounding=False, signed=False),
+    "QandSQRsh": _saturating_shift_by_signed_byte(rounding=True, signed=True),
+    "QandUQRsh": _saturating_shift_by_signed_byte(rounding=True, signed=False),
 }
 
 # Lane-wise V128 -> V128.
@@ -157,6 +263,9 @@ _SHIFT_BY_SCALAR: dict[str, Callable] = {
     "ShlN": lambda a, k: a * (1 << k),  # as ops.py writes constant shifts: a product, for the solver
     "ShrN": lambda a, k: z3.LShR(a, k),
     "SarN": lambda a, k: a >> k,
+    "QShlNsatSS": lambda a, k: _shift_left_saturating(a, k, in_signed=True, out_signed=True)[0],
+    "QShlNsatUU": lambda a, k: _shift_left_saturating(a, k, in_signed=False, out_signed=False)[0],
+    "QShlNsatSU": lambda a, k: _shift_left_saturating(a, k, in_signed=True, out_signed=False)[0],
 }
 
 # Widening (I64, I64) -> V128: each pair of lanes gives one lane of twice the width.
@@ -164,6 +273,7 @@ _WIDENING: dict[str, Callable] = {
     "MullS": lambda a, b: z3.SignExt(a.size(), a) * z3.SignExt(b.size(), b),
     "MullU": lambda a, b: z3.ZeroExt(a.size(), a) * z3.ZeroExt(b.size(), b),
     "PolynomialMull": lambda a, b: _carryless_product(a, b, 2 * a.size()),
+    "QDMullS": _doubling_multiply_long,
 }
 
 
@@ -205,7 +315,10 @@ def _byte_permutation(table: z3.BitVecRef, indices: z3.BitVecRef) -> z3.BitVecRe
 
 _LANE_OP = re.compile(r"Iop_(?P<family>[A-Za-z]+?)(?P<bits>8|16|32|64)(?P<sign>[SU]?)x(?P<count>2|4|8|16)$")
 _REVERSE = re.compile(r"Iop_Reverse(?P<chunk>1|8|16|32)sIn(?P<group>8|16|32|64)_x(?P<count>2|4|8|16)$")
-_NARROW = re.compile(r"Iop_NarrowUn(?P<src>16|32|64)to(?P<dst>8|16|32)x(?P<count>2|4|8)$")
+_NARROW = re.compile(r"Iop_(?P<q>Q?)NarrowUn(?P<src>16|32|64)(?P<source_sign>[SU]?)to(?P<dst>8|16|32)"
+                     r"(?P<result_sign>[SU]?)x(?P<count>2|4|8)$")
+_NARROWING_SHIFT = re.compile(r"Iop_QandQ(?P<round>R?)(?P<kind>Sar|Shr)Nnarrow(?P<src>16|32|64)(?P<source_sign>[SU])"
+                              r"to(?P<dst>8|16|32)(?P<result_sign>[SU])x(?P<count>2|4|8)$")
 _ZERO_HIGH = re.compile(r"Iop_ZeroHI(?P<bits>64|96|112|120)ofV128$")
 
 
@@ -219,6 +332,14 @@ def _lane_op(family: str, bits: int, count: int) -> Callable | None:
     if family in _LANEWISE_BINARY:
         fn = _LANEWISE_BINARY[family]
         return lambda a, b: _join([fn(x, y) for x, y in zip(_lanes(a, bits, count), _lanes(b, bits, count))])
+    if family in _LANEWISE_SATURATING:
+        fn = _LANEWISE_SATURATING[family]
+
+        def with_flag(a, b):
+            lanes, saturated = zip(*[fn(x, y) for x, y in zip(_lanes(a, bits, count), _lanes(b, bits, count))])
+            return z3.Concat(_flag(saturated, V128_BITS), _join(list(lanes)))
+
+        return with_flag
     if family in _LANEWISE_UNARY:
         fn = _LANEWISE_UNARY[family]
         return lambda a: _join([fn(x) for x in _lanes(a, bits, count)])
@@ -255,11 +376,46 @@ def _reverse(chunk: int, group: int, count: int) -> Callable | None:
     return reverse
 
 
-def _narrow(src: int, dst: int, count: int) -> Callable | None:
-    """`NarrowUn<src>to<dst>x<count>`: V128 -> I64, the low half of every lane (XTN)."""
-    if src != 2 * dst or src * count != V128_BITS:
+def _flag(saturated, bits: int) -> z3.BitVecRef:
+    """The `Qand...` ops' report: 1 when any lane saturated, in `bits` bits."""
+    return z3.If(z3.Or(*saturated), z3.BitVecVal(1, bits), z3.BitVecVal(0, bits))
+
+
+def _narrow(src: int, source_sign: str, dst: int, result_sign: str, count: int) -> Callable | None:
+    """`NarrowUn<src>to<dst>x<count>`: V128 -> I64, the low half of every lane (XTN); with a Q and
+    signedness letters (`QNarrowUn32Sto16Ux4`), each lane saturated to the narrow range instead (SQXTN,
+    UQXTN, SQXTUN)."""
+    if src != 2 * dst or src * count != V128_BITS or (source_sign == "U" and result_sign == "S"):
         return None
-    return lambda a: _join([z3.Extract(dst - 1, 0, x) for x in _lanes(a, src, count)])
+    if not source_sign:
+        return lambda a: _join([z3.Extract(dst - 1, 0, x) for x in _lanes(a, src, count)])
+    return lambda a: _join([_saturate(_extend(x, source_sign == "S", src + 1), dst, result_sign == "S")[0]
+                            for x in _lanes(a, src, count)])
+
+
+def _narrowing_shift(rounding: bool, src: int, source_sign: str, dst: int, result_sign: str,
+                     count: int) -> Callable | None:
+    """`QandQ[R]<Sar|Shr>Nnarrow<src><S|U>to<dst><S|U>x<count>` (SQSHRN, UQRSHRN, SQSHRUN, ...): (V128, I8)
+    -> V128. Each lane is shifted right by a constant 1..src (rounding adds 2^(n-1) first, exactly),
+    then saturated to `dst` bits; the low 64 bits hold the lanes, bit 64 whether any saturated."""
+    if src != 2 * dst or src * count != V128_BITS or (source_sign == "U" and result_sign == "S"):
+        return None
+
+    def shift(a, amount):
+        n = _constant(amount, src + 1, "narrowing shift amount")
+        if n == 0:
+            raise NotModelled("narrowing shift by 0 (VEX defines 1 to the lane width)")
+        lanes, saturated = [], []
+        for x in _lanes(a, src, count):
+            wide = _extend(x, source_sign == "S", src + 2)
+            if rounding:
+                wide = wide + (1 << (n - 1))
+            lane, clamped = _saturate(wide >> n, dst, result_sign == "S")
+            lanes.append(lane)
+            saturated.append(clamped)
+        return z3.Concat(_flag(saturated, 64), _join(lanes))
+
+    return shift
 
 
 def _slice(high: z3.BitVecRef, low: z3.BitVecRef, nbytes: z3.BitVecRef) -> z3.BitVecRef:
@@ -291,6 +447,8 @@ _WHOLE_REGISTER: dict[str, Callable] = {
     "Iop_SliceV128": _slice,
     "Iop_ShlV128": _whole_shift("Shl"),
     "Iop_ShrV128": _whole_shift("Shr"),
+    "Iop_V256toV128_0": lambda a: z3.Extract(V128_BITS - 1, 0, _sized(a, 2 * V128_BITS)),
+    "Iop_V256toV128_1": lambda a: z3.Extract(2 * V128_BITS - 1, V128_BITS, _sized(a, 2 * V128_BITS)),
 }
 
 
@@ -305,8 +463,13 @@ def decode(op: str) -> Callable | None:
     if match:
         return _reverse(int(match["chunk"]), int(match["group"]), int(match["count"]))
     match = _NARROW.match(op)
-    if match:
-        return _narrow(int(match["src"]), int(match["dst"]), int(match["count"]))
+    if match and bool(match["q"]) == bool(match["source_sign"]) == bool(match["result_sign"]):
+        return _narrow(int(match["src"]), match["source_sign"], int(match["dst"]), match["result_sign"],
+                       int(match["count"]))
+    match = _NARROWING_SHIFT.match(op)
+    if match and (match["kind"] == "Sar") == (match["source_sign"] == "S"):
+        return _narrowing_shift(bool(match["round"]), int(match["src"]), match["source_sign"], int(match["dst"]),
+                                match["result_sign"], int(match["count"]))
     match = _LANE_OP.match(op)
     if match:
         return _lane_op(match["family"] + match["sign"], int(match["bits"]), int(match["count"]))
