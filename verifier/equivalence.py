@@ -161,6 +161,19 @@ def _differs(source_term, candidate_term, witness: z3.BitVecRef | None = None) -
     return source_term != candidate_term
 
 
+def _uses_floating_point(terms: list[z3.ExprRef]) -> bool:
+    seen, stack = set(), list(terms)
+    while stack:
+        term = stack.pop()
+        if term.get_id() in seen:
+            continue
+        seen.add(term.get_id())
+        if z3.is_fp(term) or z3.is_fprm(term):
+            return True
+        stack.extend(term.children())
+    return False
+
+
 @dataclass
 class Obligation:
     """One thing that must not differ: the exit or one observable. `differs` is False when the two
@@ -186,10 +199,12 @@ class Query:
     def solver_for(self, obligation: Obligation, timeout_ms: int, lemmas: list[z3.BoolRef] = ()) -> z3.Solver:
         """A fresh solver per obligation: small problems, and the solver's non-incremental
         preprocessing (which push/pop would switch off) stays on. `lemmas` are facts already proved."""
-        solver = z3.SolverFor("QF_ABV")
+        assertions = [*self.preconditions, *lemmas, obligation.differs]
+        # QF_ABV would treat floating-point operations as uninterpreted functions: sound for proofs,
+        # but its models would not be real FP behaviour. FP terms need the FP theory.
+        solver = z3.SolverFor("QF_ABVFP" if _uses_floating_point(assertions) else "QF_ABV")
         solver.set("timeout", max(1, timeout_ms))
-        solver.add(*self.preconditions, *lemmas)
-        solver.add(obligation.differs)
+        solver.add(*assertions)
         return solver
 
 

@@ -129,6 +129,8 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
 
     with timer.stage("counterexample"):
         counterexample = _counterexample(query, decision.solver, initial, programs, opts, deadline, timer)
+    if not counterexample.differences:  # the solver's model shows no difference: never a verdict from it
+        return finish(Verdict.unknown, "internal error: the solver reported a difference its model does not show")
     first = counterexample.differences[0]
     reason = f"{first.location} differs: source {first.source}, candidate {first.candidate}"
     if not counterexample.confirmed and opts.replay:

@@ -25,8 +25,8 @@ from .output import Graded
 from .taxonomy import CLASSES, Mistake, mistakes
 
 VERDICTS = tuple(verdict.value for verdict in Verdict)
-HEADER = ("Model", "n", "Syntactic", "EMR", "BLEU", "Equivalent", "Not equivalent", "Unknown", "Unsupported",
-          "Invalid", "Improved", "Matches/beats ref")
+HEADER = ("Model", "n", "Syntactic", "EMR", "BLEU", *(v.replace("_", " ").capitalize() for v in VERDICTS),
+          "Improved", "Matches/beats ref")
 NOTES = (
     ("Syntactic: the candidate assembles. EMR: equal to the reference after normalising whitespace, comments, "
      "case and register aliases. Verdict columns add up to n."),

@@ -9,6 +9,8 @@ grows with the number of blocks, not the number of paths. Every way out of the s
 from __future__ import annotations
 
 import heapq
+import math
+import struct
 from dataclasses import dataclass
 
 import pyvex
@@ -141,6 +143,14 @@ def _require_little_endian(end: str) -> None:
         raise NotModelled("big-endian memory access")
 
 
+def _float_constant(value: float, bits: int) -> z3.BitVecRef:
+    """The bit pattern of an F32/F64 constant (fcmp #0.0, fixed-point scales). pyvex hands it over as a
+    Python float, which keeps every number exactly but may have lost a NaN's payload."""
+    if math.isnan(value) or bits not in (32, 64):
+        raise NotModelled("floating-point constant")
+    return z3.BitVecVal(int.from_bytes(struct.pack("<f" if bits == 32 else "<d", value), "little"), bits)
+
+
 class _Evaluator:
     """VEX expression -> Z3 term, reading temporaries, registers and memory of the current state."""
 
@@ -156,7 +166,7 @@ class _Evaluator:
             return self.temps[expr.tmp]
         if isinstance(expr, pyvex.expr.Const):
             if expr.con.type.startswith("Ity_F"):
-                raise NotModelled("floating-point constant")
+                return _float_constant(expr.con.value, ops.type_bits(expr.con.type))
             return z3.BitVecVal(expr.con.value, ops.type_bits(expr.con.type))
         if isinstance(expr, pyvex.expr.Get):
             return self.state.get(expr.offset, ops.type_bits(expr.ty))

@@ -16,7 +16,7 @@ from typing import Callable
 import z3
 
 from ..errors import NotModelled
-from . import vector
+from . import fp, vector
 
 # Floating-point values are kept as their bit patterns: exact for loads, stores and register moves,
 # while every FP operation is absent from the op table below and so stays NotModelled.
@@ -224,7 +224,7 @@ def _decode(op: str) -> Callable:
             return _UNARY["Not"]
     if op == "Iop_Not1":
         return _UNARY["Not"]
-    lane_op = vector.decode(op)  # SIMD lane operations, decoded from element size x lane count
+    lane_op = vector.decode(op) or fp.decode(op)  # SIMD lane ops (element size x lane count), then FP ops
     if lane_op is not None:
         return lane_op
     raise NotModelled(f"VEX op {op}")
