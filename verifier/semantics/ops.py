@@ -18,8 +18,8 @@ import z3
 from ..errors import NotModelled
 from . import fp, vector
 
-# Floating-point values are kept as their bit patterns: exact for loads, stores and register moves,
-# while every FP operation is absent from the op table below and so stays NotModelled.
+# Floating-point values are kept as their IEEE bit patterns; FP operations (fp.py) convert to Z3's FP
+# theory and back, handling NaN payloads on the bit patterns, where Z3 has a single NaN.
 TYPE_BITS = {
     "Ity_I1": 1, "Ity_I8": 8, "Ity_I16": 16, "Ity_I32": 32, "Ity_I64": 64, "Ity_I128": 128, "Ity_V128": 128,
     "Ity_F16": 16, "Ity_F32": 32, "Ity_F64": 64,
