@@ -385,6 +385,19 @@ def assert_not_equivalent(result, location):
      ("ext v2.16b, v1.16b, v1.16b, #8; add v2.4s, v2.4s, v1.4s; dup v3.4s, v2.s[1]; "
       "add v2.4s, v2.4s, v3.4s; movi v0.2d, #0; mov v0.s[0], v2.s[0]"), ["v0"]),
     ("tbl v0.16b, {v1.16b}, v2.16b", "movi v0.2d, #0; tbx v0.16b, {v1.16b}, v2.16b", None),
+    ("sqadd v0.4s, v1.4s, v2.4s", "sqadd v0.4s, v2.4s, v1.4s", None),
+    ("sqdmulh v0.4s, v1.4s, v2.4s", "sqdmulh v0.4s, v2.4s, v1.4s", None),
+    ("sqdmull v0.2d, v1.2s, v2.2s", "sqdmull v0.2d, v2.2s, v1.2s", None),
+    ("uqsub v0.16b, v1.16b, v2.16b", "umax v3.16b, v1.16b, v2.16b; sub v0.16b, v3.16b, v2.16b", ["v0"]),
+    ("uqadd v0.16b, v1.16b, v2.16b",
+     "mvn v3.16b, v2.16b; umin v3.16b, v1.16b, v3.16b; add v0.16b, v3.16b, v2.16b", ["v0"]),
+    ("sqxtn v0.8b, v1.8h",  # clamp to [-128, 127], then truncate
+     "movi v3.8h, #0x7f; mvni v4.8h, #0x7f; smin v5.8h, v1.8h, v3.8h; smax v5.8h, v5.8h, v4.8h; xtn v0.8b, v5.8h",
+     ["v0"]),
+    ("sqshlu v0.4s, v1.4s, #0", "movi v2.2d, #0; smax v0.4s, v1.4s, v2.4s", ["v0"]),
+    ("uqshl v0.16b, v1.16b, #1", "uqadd v0.16b, v1.16b, v1.16b", None),
+    ("sqshl v0.8h, v1.8h, #1", "sqadd v0.8h, v1.8h, v1.8h", None),
+    ("uqshrn v0.8b, v1.8h, #8", "shrn v0.8b, v1.8h, #8", None),  # a u16 >> 8 always fits in a byte
 ])
 def test_equivalent(source, candidate, live_out):
     result = check(source, candidate, live_out=live_out)
@@ -400,6 +413,16 @@ def test_equivalent(source, candidate, live_out):
     ("zip1 v0.4s, v1.4s, v2.4s", "zip1 v0.4s, v2.4s, v1.4s", "v0"),
     ("cmhi v0.4s, v1.4s, v2.4s", "cmgt v0.4s, v1.4s, v2.4s", "v0"),
     ("st1 {v0.8b}, [x1]", "st1 {v0.16b}, [x1]", "mem"),
+    ("uqadd v0.4s, v1.4s, v2.4s", "add v0.4s, v1.4s, v2.4s", "v0"),
+    ("sqabs v0.4s, v1.4s", "abs v0.4s, v1.4s", "v0"),  # INT_MIN
+    ("sqsub v0.4s, v1.4s, v2.4s", "sqneg v3.4s, v2.4s; sqadd v0.4s, v1.4s, v3.4s", "v0"),  # -INT_MIN saturates
+    ("sqdmulh s0, s1, s2", "sqrdmulh s0, s1, s2", "v0"),  # one lane: all lanes of products is slow to solve
+    ("sqshrn v0.8b, v1.8h, #3", "sqrshrn v0.8b, v1.8h, #3", "v0"),
+    ("suqadd v0.4s, v1.4s", "sqadd v0.4s, v0.4s, v1.4s", "v0"),
+    ("usqadd v0.4s, v1.4s", "uqadd v0.4s, v0.4s, v1.4s", "v0"),
+    ("sqshl v0.4s, v1.4s, v2.4s", "uqshl v0.4s, v1.4s, v2.4s", "v0"),
+    ("sqrshl v0.4s, v1.4s, v2.4s", "srshl v0.4s, v1.4s, v2.4s", "v0"),
+    ("uqxtn v0.4h, v1.4s", "uqshrn v0.4h, v1.4s, #1", "v0"),
 ])
 def test_not_equivalent(source, candidate, location):
     assert_not_equivalent(check(source, candidate), location)
@@ -408,9 +431,12 @@ def test_not_equivalent(source, candidate, location):
 # --- what decode refuses -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("op", [
-    "Iop_QAdd8Ux16", "Iop_QNarrowUn16Sto8Sx8", "Iop_Add32Fx4", "Iop_Max64Fx2", "Iop_Add8x8", "Iop_Dup8x16",
-    "Iop_GetElem32x4", "Iop_Perm32x4", "Iop_InterleaveOddLanes8x16", "Iop_Widen8Uto16x8", "Iop_AddS8x16",
-    "Iop_CmpGT8x16", "Iop_Reverse8sIn16_x4", "Iop_V256toV128_0",
+    "Iop_Add32Fx4", "Iop_Max64Fx2", "Iop_Add8x8", "Iop_Dup8x16", "Iop_GetElem32x4", "Iop_Perm32x4",
+    "Iop_InterleaveOddLanes8x16", "Iop_Widen8Uto16x8", "Iop_AddS8x16", "Iop_CmpGT8x16", "Iop_Reverse8sIn16_x4",
+    # saturating ops the AArch64 front end never emits, or whose letters do not fit
+    "Iop_QAdd8Ux8", "Iop_QShl8x16", "Iop_QSal32x4", "Iop_QNarrowBin16Sto8Sx16", "Iop_QNarrowUn16Uto8Sx8",
+    "Iop_QNarrowUn16to8x8", "Iop_NarrowUn16Sto8Sx8", "Iop_QandQSarNnarrow16Uto8Ux8", "Iop_QandQShrNnarrow16Sto8Sx8",
+    "Iop_QandQSarNnarrow32Sto8Sx4", "Iop_QDMulHi16Sx4", "Iop_MulHi16Sx8", "Iop_V256toV128_2",
 ])
 def test_unknown_vector_ops_are_not_decoded(op):
     assert vector.decode(op) is None
@@ -422,6 +448,17 @@ def test_unknown_vector_ops_are_not_decoded(op):
     ("Iop_ShrV128", z3.BitVecVal(128, 8)),
 ])
 def test_undefined_shift_amounts_are_not_modelled(op, amount):
+    with pytest.raises(NotModelled):
+        vector.decode(op)(z3.BitVec("v", 128), amount)
+
+
+@pytest.mark.parametrize("op, amount", [
+    ("Iop_QandQSarNnarrow16Sto8Sx8", z3.BitVecVal(0, 8)),  # VEX defines 1 to the lane width
+    ("Iop_QandQRShrNnarrow32Uto16Ux4", z3.BitVecVal(17, 8)),  # past what the instructions encode
+    ("Iop_QandQSarNnarrow64Sto32Ux2", z3.BitVec("k", 8)),
+    ("Iop_QShlNsatSS16x8", z3.BitVecVal(16, 8)),
+])
+def test_undefined_saturating_shift_amounts_are_not_modelled(op, amount):
     with pytest.raises(NotModelled):
         vector.decode(op)(z3.BitVec("v", 128), amount)
 

@@ -191,10 +191,10 @@ def _shift_left_saturating(x, amount, in_signed: bool, out_signed: bool) -> tupl
     saturated = back != x
     if in_signed and not out_signed:
         saturated = z3.Or(x < 0, saturated)
-    if out_signed:
-        limit = z3.If(x < 0, z3.BitVecVal(1 << (width - 1), width), z3.BitVecVal((1 << (width - 1)) - 1, width))
-    else:
-        limit = z3.If(x < 0, z3.BitVecVal(0, width), z3.BitVecVal(-1, width)) if in_signed else z3.BitVecVal(-1, width)
+    low, high = (1 << (width - 1), (1 << (width - 1)) - 1) if out_signed else (0, (1 << width) - 1)
+    limit = z3.BitVecVal(high, width)
+    if in_signed:
+        limit = z3.If(x < 0, z3.BitVecVal(low, width), limit)
     return z3.If(saturated, limit, shifted), saturated
 
 
@@ -396,13 +396,15 @@ def _narrow(src: int, source_sign: str, dst: int, result_sign: str, count: int) 
 def _narrowing_shift(rounding: bool, src: int, source_sign: str, dst: int, result_sign: str,
                      count: int) -> Callable | None:
     """`QandQ[R]<Sar|Shr>Nnarrow<src><S|U>to<dst><S|U>x<count>` (SQSHRN, UQRSHRN, SQSHRUN, ...): (V128, I8)
-    -> V128. Each lane is shifted right by a constant 1..src (rounding adds 2^(n-1) first, exactly),
-    then saturated to `dst` bits; the low 64 bits hold the lanes, bit 64 whether any saturated."""
+    -> V128. Each lane is shifted right by a constant n (rounding adds 2^(n-1) first, exactly), then
+    saturated to `dst` bits; the low 64 bits hold the lanes, bit 64 whether any saturated. VEX says n is
+    1 to "the lane width"; the instructions encode 1..dst, which is read under either lane, so only that
+    is accepted."""
     if src != 2 * dst or src * count != V128_BITS or (source_sign == "U" and result_sign == "S"):
         return None
 
     def shift(a, amount):
-        n = _constant(amount, src + 1, "narrowing shift amount")
+        n = _constant(amount, dst + 1, "narrowing shift amount")
         if n == 0:
             raise NotModelled("narrowing shift by 0 (VEX defines 1 to the lane width)")
         lanes, saturated = [], []
