@@ -97,3 +97,17 @@ def disagreements(compiled: Compiled, state: ConcreteState) -> list[str]:
     branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()}
     outcome = run(program.code, machine_state(state.registers, state.nzcv, state.memory), branches)
     return mismatches("snippet", prediction, outcome)
+
+
+def assert_not_equivalent(result, *locations: str):
+    """Not equivalent, confirmed by the unicorn replay, differing at each of `locations` (prefixes,
+    e.g. "mem[" for memory); returns the counterexample."""
+    from verifier import Verdict
+
+    assert result.verdict == Verdict.not_equivalent, result.reason
+    cex = result.counterexample
+    assert cex.confirmed, cex.replay_note
+    found = [d.location for d in cex.differences]
+    for location in locations:
+        assert any(f.startswith(location) for f in found), (location, found)
+    return cex

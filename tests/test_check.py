@@ -9,17 +9,9 @@ import json
 
 import pytest
 
+from differential import assert_not_equivalent
 from verifier import Verdict, check
 
-
-def assert_not_equivalent(result, *locations):
-    assert result.verdict == Verdict.not_equivalent, result.reason
-    cex = result.counterexample
-    assert cex.confirmed, cex.replay_note
-    found = {d.location for d in cex.differences}
-    for location in locations:
-        assert any(f == location or f.startswith(location) for f in found), (location, found)
-    return cex
 
 
 def test_double_is_shift():

@@ -22,7 +22,7 @@ import zlib
 import pytest
 import z3
 
-from differential import DATA_BASE, compile_snippet, disagreements, random_state
+from differential import DATA_BASE, assert_not_equivalent, compile_snippet, disagreements, random_state
 from verifier import Verdict, check
 from verifier.errors import NotModelled
 from verifier.semantics import fp
@@ -198,13 +198,6 @@ def test_ambiguous_lifts_stay_unsupported(form):
 
 # These need real FP reasoning: equivalence.py sends queries with FP terms to a QF_ABVFP solver.
 
-
-def assert_not_equivalent(result, location):
-    """Not equivalent, confirmed by replay, with a difference at `location` (a prefix)."""
-    assert result.verdict == Verdict.not_equivalent, result.reason
-    cex = result.counterexample
-    assert cex.confirmed, cex.replay_note
-    assert any(d.location.startswith(location) for d in cex.differences), cex.differences
 
 
 @pytest.mark.parametrize("source, candidate, live_out", [

@@ -23,7 +23,7 @@ import zlib
 import pytest
 import z3
 
-from differential import DATA_BASE, compile_snippet, disagreements, random_state
+from differential import DATA_BASE, assert_not_equivalent, compile_snippet, disagreements, random_state
 from verifier import Verdict, check
 from verifier.errors import NotModelled
 from verifier.semantics import vector
@@ -351,13 +351,6 @@ def test_undecoded_saturating_forms_stay_unsupported(form):
 
 
 # --- known answers through verifier.check ------------------------------------------------------------
-
-def assert_not_equivalent(result, location):
-    """Not equivalent, confirmed by replay, with a difference at `location` (a prefix: "mem" for memory)."""
-    assert result.verdict == Verdict.not_equivalent, result.reason
-    cex = result.counterexample
-    assert cex.confirmed, cex.replay_note
-    assert any(d.location.startswith(location) for d in cex.differences), cex.differences
 
 
 @pytest.mark.parametrize("source, candidate, live_out", [
