@@ -192,3 +192,10 @@ def test_random_statements_raise_only_pipeline_errors():
             build(text)
         except (SnippetError, NotModelled):
             pass
+
+
+def test_assembly_is_memoised_per_statements_and_keeps_line_numbers():
+    first = assemble(clean("add x0, x0, x0\nret"))
+    assert assemble(clean("add x0, x0, x0\nret")) is first  # the same block graded against many answers
+    shifted = assemble(clean("\n\nadd x0, x0, x0\nret"))
+    assert shifted is not first and [i.line for i in shifted.instructions] == [3, 4]

@@ -398,6 +398,21 @@ def _unpredictable(diagnostics: list[_Diagnostic], offset_of: dict[Statement, in
 def assemble(snippet: Snippet, *, timeout: float = 10.0) -> Program:
     """Assemble the statements of `snippet` (as produced by `text.clean`, which rejects directives).
 
+    Memoised per process on the statements: batch grading checks one source block against many answers
+    (and models), and a gas run costs milliseconds. Errors are not memoised; they are raised afresh.
+    The returned Program is shared between callers: treat it as read-only.
+    """
+    return _assemble_memoised(tuple(snippet.statements), timeout)
+
+
+@functools.lru_cache(maxsize=4096)
+def _assemble_memoised(statements: tuple[Statement, ...], timeout: float) -> Program:
+    return _assemble(Snippet(list(statements)), timeout=timeout)
+
+
+def _assemble(snippet: Snippet, *, timeout: float = 10.0) -> Program:
+    """Assemble the statements of `snippet`.
+
     Raises SnippetError for input the assembler rejects (kind and user line from its message),
     NotModelled for valid code whose bytes or behaviour we cannot model exactly (literal pools,
     absolute addresses of internal labels, unpredictable encodings), RuntimeError if gas is missing,
