@@ -136,6 +136,7 @@ def _rounding(rm: z3.BitVecRef) -> z3.FPRMRef:
 _ARITHMETIC: dict[str, Callable] = {
     "Add": z3.fpAdd,
     "Sub": z3.fpSub,
+    "Mul": z3.fpMul,  # only FMUL/FNMUL reach it: lift.py refuses FMULX and the fused forms by encoding
     "Div": z3.fpDiv,
 }
 
@@ -266,8 +267,6 @@ def _lane_op(family: str, fmt: _Format, count: int) -> Callable | None:
 # --- ops the front end gives more than one meaning ---------------------------------------------------
 
 _AMBIGUOUS = {
-    "Mul": "FMUL, FMULX (0 x inf = 2) and the product of FMADD/FMSUB/FNMADD/FNMSUB/FMLA/FMLS (which the "
-           "hardware does not round before the addition) all lift to it",
     "Min": "FMIN and FMINNM (and their pairwise and across-lane forms) lift to it, but treat NaNs differently",
     "Max": "FMAX and FMAXNM (and their pairwise and across-lane forms) lift to it, but treat NaNs differently",
 }
