@@ -207,8 +207,6 @@ def test_ambiguous_lifts_stay_unsupported(form):
 
 # These need real FP reasoning: equivalence.py sends queries with FP terms to a QF_ABVFP solver.
 
-
-
 @pytest.mark.parametrize("source, candidate, live_out", [
     # Commutative when at most one operand can be a NaN (else the first NaN operand is the result).
     ("fmov d3, #1.0; fadd d0, d1, d3", "fmov d3, #1.0; fadd d0, d3, d1", None),
