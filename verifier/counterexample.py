@@ -81,8 +81,12 @@ def minimise(solver: z3.Solver, model: z3.ModelRef, initial: InitialState, relev
 
 
 def _shortest(solver: z3.Solver, variable: z3.BitVecRef) -> z3.ModelRef | None:
-    """Pin `variable` to its fewest significant bits (binary search), then to a power of two if one works."""
-    low, high = 1, variable.size()  # variable < 2**high is known to be satisfiable
+    """Pin `variable` to a byte if one works (one solver call: the common case), else to its fewest
+    significant bits (binary search) and then to a power of two if one works."""
+    small = _try(solver, z3.ULT(variable, z3.BitVecVal(0x100, variable.size())))
+    if small is not None:
+        return small
+    low, high = 9, variable.size()  # variable < 2**high is known to be satisfiable, < 2**8 is not
     while low < high:
         middle = (low + high) // 2
         solver.push()
@@ -112,7 +116,7 @@ def relevant_inputs(model: z3.ModelRef, query: Query) -> set[str]:
             if _differing_memory(model, query, observable.memory_from_sp):
                 terms += [query.source.final.memory, query.candidate.final.memory]
             continue
-        pair = [observable.value(query.source.final), observable.value(query.candidate.final)]
+        pair = list(query.values[observable.name])
         if _value(model, pair[0]) != _value(model, pair[1]):
             terms += pair
     return _free_variables([z3.simplify(t) for t in terms])
@@ -221,8 +225,8 @@ def differences(model: z3.ModelRef, query: Query) -> list[Difference]:
         if observable.kind == "memory":
             found.extend(_memory_differences(model, query, observable.memory_from_sp))
             continue
-        s_val = _value(model, observable.value(query.source.final))
-        c_val = _value(model, observable.value(query.candidate.final))
+        s_term, c_term = query.values[observable.name]
+        s_val, c_val = _value(model, s_term), _value(model, c_term)
         if s_val != c_val:
             fmt = format_nzcv if observable.kind == "nzcv" else hex
             found.append(Difference(location=observable.name, source=fmt(s_val), candidate=fmt(c_val)))

@@ -192,6 +192,7 @@ class Query:
     preconditions: list[z3.BoolRef]
     obligations: list[Obligation]
     beyond_bound: z3.BoolRef  # some snippet's loop runs past the unroll bound (False without loops)
+    values: dict[str, tuple[z3.BitVecRef, z3.BitVecRef]]  # register/flag observable -> (source, candidate) term
 
     def open_obligations(self) -> list[Obligation]:
         return [o for o in self.obligations if not z3.is_false(o.differs)]
@@ -219,17 +220,19 @@ def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
         z3.And(source.exit_code == EXIT_INDIRECT, _differs(source.exit_target, candidate.exit_target)),
     ))
     obligations = [Obligation("exit", exit_differs)]
+    values = {}
     for observable in observables:
         if observable.kind == "memory":
             differs = _differs(source.final.memory, candidate.final.memory, witness)
             if observable.memory_from_sp and not z3.is_false(differs):
                 differs = z3.And(differs, z3.UGE(witness, source.final.regs["sp"]))
         else:
-            differs = _differs(observable.value(source.final), observable.value(candidate.final))
+            values[observable.name] = (observable.value(source.final), observable.value(candidate.final))
+            differs = _differs(*values[observable.name])
         obligations.append(Obligation(observable.name, differs))
     beyond_bound = z3.simplify(z3.Or(
         source.exit_code == EXIT_BOUND, candidate.exit_code == EXIT_BOUND))
-    return Query(source, candidate, observables, witness, list(preconditions), obligations, beyond_bound)
+    return Query(source, candidate, observables, witness, list(preconditions), obligations, beyond_bound, values)
 
 
 @dataclass
