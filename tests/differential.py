@@ -10,7 +10,9 @@ drift apart.
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
+from typing import Callable
 
 import z3
 
@@ -57,7 +59,8 @@ class ConcreteState:
 
 
 def random_state(rng: random.Random, pointers: dict[str, int] | None = None) -> ConcreteState:
-    """Mostly edge values, some random ones; `pointers` pins registers (e.g. x1 to a data address)."""
+    """Mostly edge values, some random ones; `pointers` pins registers (e.g. x1 to a data address) and
+    asks for random initial bytes around them and sp; without pointers, memory reads as zero."""
 
     def value64() -> int:
         roll = rng.random()
@@ -72,13 +75,25 @@ def random_state(rng: random.Random, pointers: dict[str, int] | None = None) -> 
     for name in VREG_NAMES:
         registers[name] = rng.getrandbits(128) if rng.random() < 0.8 else (value64() << 64 | value64())
     registers.update(pointers or {})
-    memory: dict[int, int] = {}
-    for name in [*(pointers or {}), "sp"]:
+    memory: dict[int, int] = {}  # only for memory forms (they pin pointers): the bytes cost solver time
+    for name in [*pointers, "sp"] if pointers else []:
         base = registers[name]
         if DATA_BASE <= base < DATA_BASE + 0x10000:
             for address in range(base - WINDOW, base + WINDOW):
                 memory[address] = rng.getrandbits(8)
     return ConcreteState(registers, rng.randrange(16), memory)
+
+
+def disagreements_over(form: str, make_state: Callable[[random.Random, int], ConcreteState], count: int,
+                       unroll: int = 0) -> list[str]:
+    """Compile `form` once and compare it on `count` states `make_state(rng, index)`; the generator is
+    seeded from the form's text, so a failure reproduces exactly."""
+    compiled = compile_snippet(form, unroll)
+    rng = random.Random(zlib.crc32(form.encode()))
+    problems: list[str] = []
+    for index in range(count):
+        problems += disagreements(compiled, make_state(rng, index))
+    return problems
 
 
 def disagreements(compiled: Compiled, state: ConcreteState) -> list[str]:

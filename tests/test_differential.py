@@ -8,11 +8,10 @@ sometimes aliasing x1. All registers, NZCV, the exit and every stored byte must 
 from __future__ import annotations
 
 import random
-import zlib
 
 import pytest
 
-from differential import DATA_BASE, compile_snippet, disagreements, random_state
+from differential import DATA_BASE, disagreements_over, random_state
 
 STATES_PER_FORM = 12
 CONDITIONS = ["eq", "ne", "cs", "cc", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al"]
@@ -131,13 +130,9 @@ def _pointers(form: str, rng: random.Random) -> dict[str, int]:
 
 @pytest.mark.parametrize("form", ALL_FORMS)
 def test_semantics_agree_with_unicorn(form):
-    compiled = compile_snippet(form)
-    rng = random.Random(zlib.crc32(form.encode()))
     uses_memory = "[" in form
-    problems = []
-    for _ in range(STATES_PER_FORM):
-        state = random_state(rng, _pointers(form, rng) if uses_memory else None)
-        problems += disagreements(compiled, state)
+    problems = disagreements_over(
+        form, lambda rng, _: random_state(rng, _pointers(form, rng) if uses_memory else None), STATES_PER_FORM)
     assert not problems, "\n".join(problems[:10])
 
 
@@ -154,12 +149,11 @@ LOOPS = [
 
 @pytest.mark.parametrize("form", LOOPS)
 def test_unrolled_loops_agree_with_unicorn(form):
-    compiled = compile_snippet(form, unroll=UNROLL)
-    rng = random.Random(zlib.crc32(form.encode()))
-    problems = []
-    for _ in range(STATES_PER_FORM):
+    def state(rng, _):
         pointers = _pointers(form, rng)
         pointers["x4"] = pointers["x1"] + 64
         pointers["x0"] = rng.randrange(1, 7)
-        problems += disagreements(compiled, random_state(rng, pointers))
+        return random_state(rng, pointers)
+
+    problems = disagreements_over(form, state, STATES_PER_FORM, unroll=UNROLL)
     assert not problems, "\n".join(problems[:10])

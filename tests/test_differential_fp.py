@@ -17,12 +17,11 @@ from __future__ import annotations
 import random
 import re
 import struct
-import zlib
 
 import pytest
 import z3
 
-from differential import DATA_BASE, assert_not_equivalent, compile_snippet, disagreements, random_state
+from differential import DATA_BASE, assert_not_equivalent, disagreements_over, random_state
 from verifier import Verdict, check
 from verifier.errors import NotModelled
 from verifier.semantics import fp
@@ -189,11 +188,8 @@ def _state(form: str, rng: random.Random, kind: str):
 
 @pytest.mark.parametrize("form", ALL_FORMS)
 def test_semantics_agree_with_unicorn(form):
-    compiled = compile_snippet(form)
-    rng = random.Random(zlib.crc32(form.encode()))
-    problems = []
-    for index in range(STATES_PER_FORM):
-        problems += disagreements(compiled, _state(form, rng, STATE_KINDS[index % len(STATE_KINDS)]))
+    problems = disagreements_over(
+        form, lambda rng, index: _state(form, rng, STATE_KINDS[index % len(STATE_KINDS)]), STATES_PER_FORM)
     assert not problems, "\n".join(problems[:10])
 
 

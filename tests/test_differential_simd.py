@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import random
 import re
-import zlib
 
 import pytest
 import z3
 
-from differential import DATA_BASE, assert_not_equivalent, compile_snippet, disagreements, random_state
+from differential import DATA_BASE, assert_not_equivalent, disagreements_over, random_state
 from verifier import Verdict, check
 from verifier.errors import NotModelled
 from verifier.semantics import vector
@@ -325,22 +324,15 @@ def _state(form: str, rng: random.Random, vector=None):
 
 @pytest.mark.parametrize("form", ALL_FORMS)
 def test_semantics_agree_with_unicorn(form):
-    compiled = compile_snippet(form)
-    rng = random.Random(zlib.crc32(form.encode()))
-    problems = []
-    for _ in range(STATES_PER_FORM):
-        problems += disagreements(compiled, _state(form, rng))
+    problems = disagreements_over(form, lambda rng, _: _state(form, rng), STATES_PER_FORM)
     assert not problems, "\n".join(problems[:10])
 
 
 @pytest.mark.parametrize("form", SATURATING)
 def test_saturating_semantics_agree_with_unicorn(form):
-    compiled = compile_snippet(form)
-    rng = random.Random(zlib.crc32(form.encode()))
     sizes = _element_sizes(form)
-    problems = []
-    for _ in range(SATURATING_STATES_PER_FORM):
-        problems += disagreements(compiled, _state(form, rng, lambda rng: _boundary_vector(rng, sizes)))
+    problems = disagreements_over(
+        form, lambda rng, _: _state(form, rng, lambda rng: _boundary_vector(rng, sizes)), SATURATING_STATES_PER_FORM)
     assert not problems, "\n".join(problems[:10])
 
 
