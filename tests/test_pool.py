@@ -92,7 +92,7 @@ def test_a_worker_dying_mid_check_gives_unknown_naming_the_signal(pool, signal_n
     before = pool.restarts
     future = pool.submit(*HARD, HARD_OPTIONS)
     wait_for(lambda: future.running())
-    time.sleep(0.3)  # let the worker receive it
+    time.sleep(1.0)  # let the worker take it (a worker dying before it acknowledges a check is replaced, and the check retried)
     for pid in pool.worker_pids():
         os.kill(pid, signal_number)
     result = future.result()
@@ -101,6 +101,20 @@ def test_a_worker_dying_mid_check_gives_unknown_naming_the_signal(pool, signal_n
     assert pool.check(*EQUIVALENT).verdict == Verdict.equivalent
     wait_for(lambda: pool.workers_alive == 2)
     assert pool.restarts == before + 2  # the idle one was replaced too
+
+
+def test_a_worker_lost_before_it_takes_a_check_is_replaced_and_the_check_retried():
+    """Killed from outside while idle, a worker's death is not the next check's fault. SIGSTOP holds the
+    worker so that the check is sent to it but never acknowledged; then it is killed."""
+    with CheckPool(1) as pool:
+        (pid,) = pool.worker_pids()
+        os.kill(pid, signal.SIGSTOP)
+        future = pool.submit(*EQUIVALENT)
+        wait_for(lambda: future.running())
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGKILL)
+        assert future.result().verdict == Verdict.equivalent
+        assert pool.restarts == 1 and pool.worker_pids() != [pid]
 
 
 def test_a_worker_over_the_memory_limit_is_killed():

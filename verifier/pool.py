@@ -38,6 +38,8 @@ from .result import Options, Result, SnippetReport, Verdict
 _STARTUP_TIMEOUT = 120.0  # importing z3, pyvex and unicorn in a fresh interpreter, then one warm-up check
 _WATCH_INTERVAL = 0.05  # how often a running check's worker is looked at (seconds)
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_ATTEMPTS = 3  # workers a check is offered to when each dies before taking it
+_NOT_STARTED = object()  # _run's answer when the worker died before acknowledging the check
 
 # A not-equivalent pair: the warm-up also starts the worker's own replay process.
 _WARM_UP = ("add w0, w1, w2", "add x0, x1, x2")
@@ -57,6 +59,7 @@ def _worker_main(connection: Connection) -> None:
             source, candidate, options = connection.recv()
         except EOFError:  # the parent is gone
             return
+        connection.send("started")  # from here on, this worker's death is this check's doing
         try:
             result = check(source, candidate, **options)
         except Exception as exc:  # noqa: BLE001 - a bug in a pipeline stage must not cost the worker
@@ -141,17 +144,21 @@ class _Worker:
             return signal.Signals(-code).name
         return f"exit code {code}"
 
-    def kill(self) -> None:
-        """SIGKILL the worker and its process group (its replay process too); once only."""
-        if self.connection.closed:
-            return
+    def stop(self) -> None:
+        """SIGKILL the worker and its process group (its replay process too) and reap it. Safe from any
+        thread and more than once; the pipe stays open for the thread that may be waiting on it."""
         self.process.kill()
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):  # died before making its group, or already gone
             pass
         self.process.join()
-        self.connection.close()
+
+    def kill(self) -> None:
+        """`stop`, then close the pipe: only from the thread that owns the worker, or once no thread does."""
+        self.stop()
+        if not self.connection.closed:
+            self.connection.close()
 
 
 class CheckPool:
@@ -245,9 +252,11 @@ class CheckPool:
         for _ in self._threads:
             self._tasks.put(None)
         for worker in self._workers:
-            worker.kill()  # a feeding thread watching it notices, and leaves its check cancelled
+            worker.stop()  # a feeding thread watching it notices, and leaves its check cancelled
         for thread in self._threads:
             thread.join()
+        for worker in self._workers:
+            worker.kill()  # no thread uses the pipes any more
 
     def __enter__(self) -> CheckPool:
         return self
@@ -270,13 +279,14 @@ class CheckPool:
             if self._closed:
                 task.future.cancel()
                 return
-            self._ensure_worker(slot)  # it may have been killed from outside while idle: not this check's fault
             if not task.future.set_running_or_notify_cancel():
                 continue
             with self._lock:
                 self._running += 1
             try:
-                result = self._run(self._workers[slot], task)
+                result = self._run_on_a_live_worker(slot, task)
+            except Exception as exc:  # noqa: BLE001 - a bug here must not leave the caller waiting forever
+                result = unknown_result(task.options, f"internal error in the check pool: {type(exc).__name__}: {exc}")
             finally:
                 with self._lock:
                     self._running -= 1
@@ -285,15 +295,35 @@ class CheckPool:
                 return
             task.future.set_result(result)  # before replacing a lost worker: the caller need not wait for that
 
-    def _run(self, worker: _Worker, task: _Task) -> Result | None:
-        """Run one check, watching time and memory; a worker past a limit is killed (and replaced later)."""
+    def _run_on_a_live_worker(self, slot: int, task: _Task) -> Result | None:
+        """Run the check; a worker that turns out dead before it took the check (killed from outside while
+        idle, say) is not the check's fault: replace it and try again, a few times."""
+        for _ in range(_ATTEMPTS):
+            self._ensure_worker(slot)
+            if self._closed:
+                return None
+            result = self._run(self._workers[slot], task)
+            if result is not _NOT_STARTED:
+                return result
+        return unknown_result(task.options, f"no worker process could take the check ({_ATTEMPTS} attempts)")
+
+    def _run(self, worker: _Worker, task: _Task) -> Result | None | object:
+        """Run one check, watching time and memory; a worker past a limit is killed (and replaced later).
+
+        Returns the Result, None when the pool was closed meanwhile, or _NOT_STARTED when the worker died
+        before acknowledging the check."""
         limit = self.limit_for(task.options)
         started = time.monotonic()
+        acknowledged = False
         try:
             worker.connection.send((task.source, task.candidate, task.options))
             while True:
                 if wait([worker.connection], _WATCH_INTERVAL):
-                    return worker.connection.recv()
+                    message = worker.connection.recv()
+                    if message == "started":
+                        acknowledged = True
+                        continue
+                    return message
                 # Death is seen by waitpid, not by the pipe, which a child of the worker may hold open too.
                 if not worker.process.is_alive():
                     reason = f"the worker process died during the check ({worker.death_note()})"
@@ -310,6 +340,8 @@ class CheckPool:
         worker.kill()
         if self._closed:
             return None
+        if not acknowledged and not reason.startswith("the check exceeded"):
+            return _NOT_STARTED
         return unknown_result(task.options, reason, time.monotonic() - started)
 
     def _ensure_worker(self, slot: int) -> None:
