@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import random
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import z3
 
 from verifier.assemble import Program, assemble
-from verifier.confirm import machine_state, mismatches
+from verifier.confirm import linked_for_replay, machine_state, mismatches
 from verifier.counterexample import predict
 from verifier.equivalence import Summary, label_ids_for, summarize
 from verifier.lift import lift
 from verifier.replay import run
 from verifier.semantics.execute import run_snippet
 from verifier.semantics.state import GPR_NAMES, VREG_NAMES, InitialState
+from verifier.symbols import address_names, address_variable
 from verifier.text import clean
 
 MASK64 = (1 << 64) - 1
@@ -47,7 +48,10 @@ class Compiled:
 def compile_snippet(text: str, unroll: int = 0) -> Compiled:
     program = assemble(clean(text))
     initial = InitialState.fresh()
-    exits = run_snippet(lift(program), initial, unroll)
+    cfg = lift(program)
+    for name in address_names(cfg.references):
+        initial.symbols[name] = address_variable(name)
+    exits = run_snippet(cfg, initial, unroll)
     return Compiled(program, initial, summarize(exits, label_ids_for(exits)))
 
 
@@ -56,6 +60,7 @@ class ConcreteState:
     registers: dict[str, int]  # x0..x30, sp, v0..v31
     nzcv: int
     memory: dict[int, int]
+    symbols: dict[str, int] = field(default_factory=dict)  # symbol or `symbol@got` -> address
 
 
 def random_state(rng: random.Random, pointers: dict[str, int] | None = None) -> ConcreteState:
@@ -106,11 +111,12 @@ def disagreements(compiled: Compiled, state: ConcreteState) -> list[str]:
     for address, byte in state.memory.items():
         memory = z3.Store(memory, z3.BitVecVal(address, 64), z3.BitVecVal(byte, 8))
     solver.add(compiled.initial.memory == memory)
+    for name, variable in compiled.initial.symbols.items():
+        solver.add(variable == state.symbols[name])
     assert solver.check() == z3.sat
     prediction = predict(solver.model(), compiled.summary)
-    program = compiled.program
-    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()}
-    outcome = run(program.code, machine_state(state.registers, state.nzcv, state.memory), branches)
+    code, branches = linked_for_replay(compiled.program, state.symbols)
+    outcome = run(code, machine_state(state.registers, state.nzcv, state.memory), branches)
     return mismatches("snippet", prediction, outcome)
 
 

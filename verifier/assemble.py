@@ -278,6 +278,7 @@ def _run_assembler(snippet: Snippet, timeout: float) -> tuple[bytes, list[_Diagn
 
 
 _RELOCATION_NAMES = {number: name for name, number in ENUM_RELOC_TYPE_AARCH64.items() if name.startswith("R_")}
+_RELOCATION_NAMES.setdefault(299, "R_AARCH64_LDST128_ABS_LO12_NC")  # missing from pyelftools' table (AAELF64)
 _SHN_UNDEF = 0
 
 

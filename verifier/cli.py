@@ -53,6 +53,7 @@ def render(result: Result) -> str:
         rows = [(name, value) for name, value in cex.inputs.registers.items()]
         if cex.inputs.flags:
             rows.append(("nzcv", " ".join(f"{k}={v}" for k, v in cex.inputs.flags.items())))
+        rows += [(f"&{name}", value) for name, value in cex.inputs.symbols.items()]
         rows += [(f"mem[{m.address}]", m.bytes) for m in cex.inputs.memory]
         out += _table(rows, ("input", "value")) if rows else ["  (any state)"]
         out.append("")

@@ -59,16 +59,31 @@ def mismatches(name: str, prediction: Prediction, outcome) -> list[str]:
     return found
 
 
-def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction],
-                registers: dict[str, int], nzcv: int, memory: dict[int, int], timeout: float) -> tuple[bool, str | None]:
-    """Run both snippets on unicorn from the counterexample state: (confirmed, note)."""
+def linked_for_replay(program: Program, addresses: dict[str, int]) -> tuple[bytes, dict[int, tuple[str, str]]]:
+    """The code with every symbol reference filled in for the replay's code address, and the branches to
+    external labels (which replay links to its own stubs). ValueError if a symbol is out of reach."""
+    from .lift import BRANCH_RELOCATIONS, CALL_RELOCATIONS
+    from .replay import CODE_BASE
+    from .symbols import link, references
+
+    data_references = references(program.relocations, BRANCH_RELOCATIONS | CALL_RELOCATIONS)
+    code = link(program.code, data_references, addresses, CODE_BASE) if data_references else program.code
+    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()
+                if r.type in BRANCH_RELOCATIONS | CALL_RELOCATIONS}
+    return code, branches
+
+
+def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction], registers: dict[str, int],
+                nzcv: int, memory: dict[int, int], addresses: dict[str, int], timeout: float) -> tuple[bool, str | None]:
+    """Run both snippets on unicorn from the counterexample state: (confirmed, note). `addresses`:
+    where each referenced symbol (and GOT entry) is."""
     from .replay import run_isolated
 
     problems = []
     outcomes = {}
     for name, program in programs.items():
-        branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()}
-        outcomes[name] = run_isolated(program.code, machine_state(registers, nzcv, memory), branches, timeout=timeout)
+        code, branches = linked_for_replay(program, addresses)
+        outcomes[name] = run_isolated(code, machine_state(registers, nzcv, memory), branches, timeout=timeout)
         problems += mismatches(name, predictions[name], outcomes[name])
     if problems:
         return False, "replay disagrees with the semantics: " + "; ".join(problems[:8])

@@ -18,6 +18,7 @@ from .lift import Target
 from .result import Difference, Exit, Inputs, MemoryBytes
 from .semantics.helpers import thunk_nzcv
 from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState
+from .symbols import SymbolReference, reachable_from
 
 # Where replay maps the code, and how much room it keeps there (see verifier/replay.py).
 REPLAY_CODE_SPAN = 0x10000
@@ -35,8 +36,9 @@ class Prediction:
     stores: dict[int, int]  # final byte at every address the snippet stored to
 
 
-def replayable(query: Query, code_base: int) -> z3.BoolRef:
-    """States whose memory accesses and jump targets stay clear of the emulator's own pages."""
+def replayable(query: Query, code_base: int, references: list[SymbolReference] = ()) -> z3.BoolRef:
+    """States whose memory accesses and jump targets stay clear of the emulator's own pages, and whose
+    symbols a linker could reach from code placed at `code_base`."""
 
     def clear(address: z3.BitVecRef, size: int) -> z3.BoolRef:
         end = address + size  # cannot wrap: the first conjunct keeps it below the top page
@@ -52,11 +54,13 @@ def replayable(query: Query, code_base: int) -> z3.BoolRef:
         for path in summary.exits:
             if path.target.kind == "indirect":
                 conditions.append(z3.Implies(path.guard, clear(path.target_value, 4)))
+    conditions += reachable_from(list(references), code_base)
     return z3.And(*conditions)
 
 
 def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
-    return [initial.regs[n] for n in GPR_NAMES + ["sp"]] + [initial.nzcv] + [initial.regs[n] for n in VREG_NAMES]
+    return ([initial.regs[n] for n in GPR_NAMES + ["sp"]] + [initial.nzcv] + [initial.regs[n] for n in VREG_NAMES]
+            + [initial.symbols[n] for n in sorted(initial.symbols)])
 
 
 def minimise(solver: z3.Solver, model: z3.ModelRef, initial: InitialState, relevant: set[str],
@@ -201,7 +205,9 @@ def inputs(model: z3.ModelRef, initial: InitialState, relevant: set[str], memory
     nzcv = _value(model, initial.nzcv) if "nzcv" in relevant else None
     flags = None if nzcv is None else {f: int(bool(nzcv & b)) for f, b in zip("NZCV", (8, 4, 2, 1))}
     runs = [MemoryBytes(address=hex(a), bytes=bytes(b).hex()) for a, b in _byte_runs(memory)]
-    return Inputs(registers=registers, flags=flags, memory=runs)
+    symbols = {name: hex(_value(model, variable)) for name, variable in sorted(initial.symbols.items())
+               if str(variable) in relevant}
+    return Inputs(registers=registers, flags=flags, memory=runs, symbols=symbols)
 
 
 def predict(model: z3.ModelRef, summary: Summary) -> Prediction:

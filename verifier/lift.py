@@ -6,6 +6,10 @@ exits and its final jump go, and lift a block at every internal target. Each suc
 a relocation: the assembler encoded it as a branch to itself), or an indirect jump (`ret`, `br`).
 
 A backward branch (`backward=True`) closes a loop; the symbolic executor unrolls loops to a bound.
+
+An instruction that references a symbol (`adrp`, `:lo12:`, ...) is lifted as a block of its own, so
+that VEX cannot fold its constant into the next instruction, and the one constant its relocated field
+produces is recorded (`Block.symbol`) for the executor to replace by the linked value (symbols.py).
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import pyvex
 
 if TYPE_CHECKING:
     from .assemble import Program
+from . import symbols
 from .errors import NotModelled
 from .semantics.state import ARCH
+from .symbols import SymbolReference
 
 # Relocations a branch to an undefined label leaves; any other relocation is a symbol reference we do
 # not model yet (adrp/add :lo12:, literal loads).
@@ -37,17 +43,29 @@ class Target:
     backward: bool = False  # for "block": the branch goes back to or before itself (a loop)
 
 
+@dataclass(frozen=True)
+class SymbolConstant:
+    """The constant a relocated field produces in its one-instruction block: VEX's value for the
+    sentinel field and its width; the executor puts `reference.linked_constant(bits)` in its place."""
+
+    reference: SymbolReference
+    value: int
+    bits: int
+
+
 @dataclass
 class Block:
     start: int
     irsb: pyvex.IRSB
     exit_targets: dict[int, Target | None] = field(default_factory=dict)  # Exit stmt index -> target; None: cannot happen
     next_target: Target = Target("end")
+    symbol: SymbolConstant | None = None
 
 
 @dataclass
 class ControlFlowGraph:
     blocks: dict[int, Block]  # by start offset
+    references: list[SymbolReference] = field(default_factory=list)  # the snippet's symbol references
 
     def in_order(self) -> list[Block]:
         return [self.blocks[start] for start in sorted(self.blocks)]
@@ -58,13 +76,12 @@ def lift(program: Program) -> ControlFlowGraph:
     for offset, relocation in program.relocations.items():
         if relocation.type in CALL_RELOCATIONS:
             raise NotModelled("call (bl)", offset)
-        if relocation.type not in BRANCH_RELOCATIONS:
-            raise NotModelled(f"reference to symbol {relocation.symbol} ({relocation.type})", offset)
+    references = {r.offset: r for r in symbols.references(program.relocations, BRANCH_RELOCATIONS)}
 
     for instruction in program.instructions:
         pc_relative = _pc_relative_kind(instruction.encoding)
-        if pc_relative:
-            raise NotModelled(f"PC-relative {pc_relative}", instruction.offset)
+        if pc_relative and instruction.offset not in references:
+            raise NotModelled(f"PC-relative {pc_relative} of a label inside the snippet", instruction.offset)
         misread = _misread_by_vex(instruction.encoding)
         if misread:
             raise NotModelled(misread, instruction.offset)
@@ -75,22 +92,26 @@ def lift(program: Program) -> ControlFlowGraph:
         start = to_lift.pop()
         if start in blocks:
             continue
-        block = _lift_block(program, start)
+        block = _lift_block(program, start, references)
         blocks[start] = block
         for target in [*block.exit_targets.values(), block.next_target]:
             if target is not None and target.kind == "block":
                 to_lift.append(target.offset)
-    return ControlFlowGraph(blocks)
+    return ControlFlowGraph(blocks, list(references.values()))
 
 
-def _lift_block(program: Program, start: int) -> Block:
+def _lift_block(program: Program, start: int, references: dict[int, SymbolReference]) -> Block:
     code = program.code
-    irsb = pyvex.lift(code[start:], start, ARCH, max_bytes=len(code) - start, opt_level=1)
+    if start in references:
+        irsb, symbol = _lift_relocated(program, references[start])
+    else:  # up to the next relocated instruction, which gets a block of its own
+        end = min([offset for offset in references if offset > start] + [len(code)])
+        irsb, symbol = _lift_code(code[start:end], start), None
     if irsb.jumpkind == "Ijk_NoDecode":
         bad = irsb.next.con.value if isinstance(irsb.next, pyvex.expr.Const) else start + irsb.size
         raise NotModelled("instruction that VEX cannot decode", bad)
 
-    block = Block(start, irsb)
+    block = Block(start, irsb, symbol=symbol)
     current = start
     for index, stmt in enumerate(irsb.statements):
         if isinstance(stmt, pyvex.stmt.IMark):
@@ -115,6 +136,86 @@ def _lift_block(program: Program, start: int) -> Block:
     else:  # the lifter left a direct successor unfolded: never guess where it goes
         raise NotModelled("block successor that is not a constant", last)
     return block
+
+
+def _lift_code(code: bytes, address: int, max_inst: int | None = None) -> pyvex.IRSB:
+    return pyvex.lift(code, address, ARCH, max_bytes=len(code), max_inst=max_inst, opt_level=1)
+
+
+def _sentinels(bits: int) -> tuple[int, int]:
+    """Two field values that differ in every bit, with a pattern unlikely to occur as another constant."""
+    first = int("1010010110" * 7, 2) & ((1 << bits) - 1)
+    return first, first ^ ((1 << bits) - 1)
+
+
+def _lift_relocated(program: Program, reference: SymbolReference) -> tuple[pyvex.IRSB, SymbolConstant | None]:
+    """Lift a relocated instruction alone, with a sentinel in its field, and find the one constant the
+    field produces. Both sentinels must give the same IR but for that constant, and the constant must be
+    what the field means; anything else is not modelled (never a guess about what VEX did)."""
+    offset, field_ = reference.offset, reference.field
+    word = program.instructions[offset // 4].encoding
+    lifted = []
+    for sentinel in _sentinels(field_.bits):
+        irsb = _lift_code(field_.encode(word, sentinel).to_bytes(4, "little"), offset, max_inst=1)
+        if irsb.jumpkind != "Ijk_Boring":
+            raise NotModelled(f"{reference.type} on an instruction VEX lifts as {irsb.jumpkind}", offset)
+        lifted.append((sentinel, irsb, _constants(irsb, offset)))
+    (first, irsb, constants), (second, _, other_constants) = lifted
+    what = f"{reference.type} against {reference.symbol}"
+    if len(constants) != len(other_constants):
+        raise NotModelled(f"{what}: the field changes the instruction's IR", offset)
+    differing = [i for i, (a, b) in enumerate(zip(constants, other_constants)) if a.value != b.value]
+    if not differing:  # the field does not matter to the IR (prfm): nothing to replace
+        if _ir_text(irsb) != _ir_text(lifted[1][1]):
+            raise NotModelled(f"{what}: the field changes the instruction's IR", offset)
+        return irsb, None
+    if len(differing) > 1:
+        raise NotModelled(f"{what}: the field yields several constants", offset)
+    constant, other = constants[differing[0]], other_constants[differing[0]]
+    bits = constant.size
+    mask = (1 << bits) - 1
+    if (constant.value != field_.constant(first, offset, word) & mask
+            or other.value != field_.constant(second, offset, word) & mask
+            or sum(c.value == constant.value and c.size == bits for c in constants) != 1
+            or _ir_text(irsb).replace(str(constant), "K") != _ir_text(lifted[1][1]).replace(str(other), "K")):
+        raise NotModelled(f"{what}: VEX's IR for the field is not the expected constant", offset)
+    return irsb, SymbolConstant(reference, constant.value, bits)
+
+
+def _ir_text(irsb: pyvex.IRSB) -> str:
+    return "\n".join(str(stmt) for stmt in irsb.statements) + f"\nnext {irsb.next}"
+
+
+def _constants(irsb: pyvex.IRSB, offset: int) -> list:
+    """Every IRConst in the block's expressions, in a fixed order (pyvex's own lists count some twice)."""
+    found = []
+
+    def walk(expr) -> None:
+        if isinstance(expr, pyvex.expr.Const):
+            found.append(expr.con)
+        elif isinstance(expr, (pyvex.expr.Unop, pyvex.expr.Binop, pyvex.expr.Triop, pyvex.expr.Qop, pyvex.expr.CCall)):
+            for arg in expr.args:
+                walk(arg)
+        elif isinstance(expr, pyvex.expr.Load):
+            walk(expr.addr)
+        elif isinstance(expr, pyvex.expr.ITE):
+            for part in (expr.cond, expr.iftrue, expr.iffalse):
+                walk(part)
+        elif not isinstance(expr, (pyvex.expr.Get, pyvex.expr.RdTmp)):
+            raise NotModelled(f"VEX expression {type(expr).__name__} in a relocated instruction", offset)
+
+    for stmt in irsb.statements:
+        if isinstance(stmt, (pyvex.stmt.IMark, pyvex.stmt.NoOp, pyvex.stmt.AbiHint)):
+            continue
+        if isinstance(stmt, (pyvex.stmt.WrTmp, pyvex.stmt.Put)):
+            walk(stmt.data)
+        elif isinstance(stmt, pyvex.stmt.Store):
+            walk(stmt.addr)
+            walk(stmt.data)
+        else:
+            raise NotModelled(f"VEX statement {type(stmt).__name__} in a relocated instruction", offset)
+    walk(irsb.next)
+    return found
 
 
 def _is_register_branch(code: bytes, offset: int) -> bool:

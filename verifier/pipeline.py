@@ -25,6 +25,8 @@ from .result import (
 )
 from .semantics.execute import run_snippet
 from .semantics.state import InitialState
+from .symbols import SymbolReference, address_names, address_variable
+from .symbols import preconditions as symbol_preconditions
 from .text import clean
 
 SNIPPETS = ("source", "candidate")
@@ -98,10 +100,12 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
     # Machine code -> IR -> symbolic exits.
     initial = InitialState.fresh()
     exits = {}
+    references: list[SymbolReference] = []  # both snippets' symbol references (adrp, :lo12:, ...)
     for name, program in programs.items():
         try:
             with timer.stage("lift"):
                 cfg = lift(program)
+            references += cfg.references
             with timer.stage("encode"):
                 exits[name] = run_snippet(cfg, initial, opts.unroll)
         except NotModelled as exc:
@@ -113,8 +117,11 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
         return finish(Verdict.unsupported, f"{where}{shown}: {first.what} is not modelled", unsupported=unsupported)
 
     # SMT -> verdict.
+    for symbol in address_names(references):
+        initial.symbols[symbol] = address_variable(symbol)
+    preconditions = preconditions_for(opts.preset, initial) + symbol_preconditions(references, initial.memory)
     with timer.stage("encode"):
-        query = build_query(exits["source"], exits["candidate"], observables, preconditions_for(opts.preset, initial))
+        query = build_query(exits["source"], exits["candidate"], observables, preconditions)
     with timer.stage("solve"):
         decision = decide(query, deadline)
     if decision.outcome == z3.unsat and decision.bounded:
@@ -128,7 +135,7 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
                                        f"within the time limit of {opts.timeout:g} s")
 
     with timer.stage("counterexample"):
-        counterexample = _counterexample(query, decision.solver, initial, programs, opts, deadline, timer)
+        counterexample = _counterexample(query, decision.solver, initial, programs, references, opts, deadline, timer)
     if not counterexample.differences:  # the solver's model shows no difference: never a verdict from it
         return finish(Verdict.unknown, "internal error: the solver reported a difference its model does not show")
     first = counterexample.differences[0]
@@ -139,13 +146,13 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
 
 
 def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, programs: dict[str, Program],
-                    opts: Options, deadline: float, timer: _Timer) -> Counterexample:
+                    references: list[SymbolReference], opts: Options, deadline: float, timer: _Timer) -> Counterexample:
     from .confirm import replay_pair
     from .replay import CODE_BASE
 
     model = solver.model()
     solver.push()
-    solver.add(replayable(query, CODE_BASE))
+    solver.add(replayable(query, CODE_BASE, references))
     if solver.check() == z3.sat:
         model = solver.model()
     else:  # only states the emulator cannot host differ (or time ran out): keep the free model
@@ -164,9 +171,10 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
     if opts.replay:
         registers = {name: model.eval(var, model_completion=True).as_long() for name, var in initial.regs.items()}
         nzcv = model.eval(initial.nzcv, model_completion=True).as_long()
+        addresses = {name: model.eval(var, model_completion=True).as_long() for name, var in initial.symbols.items()}
         with timer.stage("replay"):
             try:
-                confirmed, note = replay_pair(programs, predictions, registers, nzcv, memory, timeout=10.0)
+                confirmed, note = replay_pair(programs, predictions, registers, nzcv, memory, addresses, timeout=10.0)
             except ValueError as exc:  # the emulator cannot host this state or code
                 confirmed, note = False, f"could not replay: {exc}"
         counterexample.confirmed, counterexample.replay_note = confirmed, note

@@ -84,6 +84,8 @@ class Inputs(BaseModel):
     registers: dict[str, str] = Field(default={}, description="x0..x30, sp, v0..v31 -> hex value")
     flags: dict[str, int] | None = Field(default=None, description="N, Z, C, V when they matter")
     memory: list[MemoryBytes] = Field(default=[], description="initial memory bytes that were read")
+    symbols: dict[str, str] = Field(
+        default={}, description="addresses of the symbols the snippets reference (sym@got: its GOT entry) -> hex")
 
 
 class Difference(BaseModel):

@@ -203,6 +203,7 @@ function showCounterexample(cex) {
   if (cex.inputs.flags) {
     inputs.push(["nzcv", Object.entries(cex.inputs.flags).map(([flag, bit]) => `${flag}=${bit}`).join(" ")]);
   }
+  for (const [name, address] of Object.entries(cex.inputs.symbols || {})) inputs.push([`&${name}`, address]);
   for (const bytes of cex.inputs.memory) inputs.push([`mem[${bytes.address}]`, bytes.bytes]);
   fillTable("inputs", inputs.length ? inputs : [["(any state)", ""]]);
 

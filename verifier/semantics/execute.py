@@ -17,7 +17,7 @@ import pyvex
 import z3
 
 from ..errors import NotModelled
-from ..lift import Block, ControlFlowGraph, Target
+from ..lift import Block, ControlFlowGraph, SymbolConstant, Target
 from . import helpers, ops
 from .state import InitialState, MemoryAccess, State
 
@@ -99,7 +99,7 @@ def execute_block(block: Block, state: State, guard: z3.BoolRef) -> list[Transfe
     temps: dict[int, z3.BitVecRef] = {}
     transfers: list[Transfer] = []
     current = block.start
-    evaluator = _Evaluator(irsb, temps, state)
+    evaluator = _Evaluator(irsb, temps, state, block.symbol)
     for index, stmt in enumerate(irsb.statements):
         evaluator.guard = guard
         try:
@@ -154,8 +154,10 @@ def _float_constant(value: float, bits: int) -> z3.BitVecRef:
 class _Evaluator:
     """VEX expression -> Z3 term, reading temporaries, registers and memory of the current state."""
 
-    def __init__(self, irsb: pyvex.IRSB, temps: dict[int, z3.BitVecRef], state: State):
+    def __init__(self, irsb: pyvex.IRSB, temps: dict[int, z3.BitVecRef], state: State,
+                 symbol: SymbolConstant | None = None):
         self.irsb = irsb
+        self.symbol = symbol  # a relocated instruction: its field's constant stands for the linked value
         self.temps = temps
         self.state = state
         self.guard = z3.BoolVal(True)  # path condition of the statement being evaluated
@@ -167,7 +169,10 @@ class _Evaluator:
         if isinstance(expr, pyvex.expr.Const):
             if expr.con.type.startswith("Ity_F"):
                 return _float_constant(expr.con.value, ops.type_bits(expr.con.type))
-            return z3.BitVecVal(expr.con.value, ops.type_bits(expr.con.type))
+            bits = ops.type_bits(expr.con.type)
+            if self.symbol is not None and expr.con.value == self.symbol.value and bits == self.symbol.bits:
+                return self.symbol.reference.linked_constant(bits)  # lift.py checked it is the only one
+            return z3.BitVecVal(expr.con.value, bits)
         if isinstance(expr, pyvex.expr.Get):
             return self.state.get(expr.offset, ops.type_bits(expr.ty))
         if isinstance(expr, (pyvex.expr.Unop, pyvex.expr.Binop, pyvex.expr.Triop, pyvex.expr.Qop)):

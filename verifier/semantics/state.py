@@ -143,6 +143,8 @@ class InitialState:
     nzcv: z3.BitVecRef  # 4 bits, N in bit 3
     memory: z3.ArrayRef
     qcflag: z3.BitVecRef  # 128 bits, VEX's sticky saturation flag
+    # symbol (or `symbol@got`, its GOT entry) -> its free address; filled in by whoever lifts the snippets
+    symbols: dict[str, z3.BitVecRef] = field(default_factory=dict)
 
     @staticmethod
     def fresh() -> "InitialState":
