@@ -14,7 +14,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 
-from verifier.replay import CODE_BASE, MachineState, _worker_pid, run, run_isolated
+from verifier.replay import CALLEE_BASE, CODE_BASE, CallStub, MachineState, _worker_pid, run, run_isolated
 
 MASK64 = (1 << 64) - 1
 RELOCATION_NAMES = {279: "R_AARCH64_TSTBR14", 280: "R_AARCH64_CONDBR19", 282: "R_AARCH64_JUMP26", 283: "R_AARCH64_CALL26"}
@@ -178,10 +178,21 @@ def test_br_to_a_data_page_exits_indirect():
     assert (outcome.exit_kind, outcome.exit_target) == ("indirect", 0x7000)
 
 
-def test_blr_back_into_the_snippet_is_still_an_indirect_exit():
-    outcome = replay("adr x0, 1f\nblr x0\n1: mov x1, #1", state())
-    assert (outcome.exit_kind, outcome.exit_target) == ("indirect", CODE_BASE + 8)
-    assert outcome.state.x[30] == CODE_BASE + 8 and outcome.state.x[1] == 0
+def test_blr_is_a_call_that_returns_through_its_stub():
+    """A call lands in the callee region, where the next stub sets the registers it clobbers, records
+    what the call passed, and returns to the instruction after the call."""
+    stub = CallStub({"x0": 0x99, "x30": 0x1234, "v0": 1 << 100}, nzcv_after=0b0110)
+    outcome = replay("mov x2, #5\nblr x1\nadd x3, x0, #1", state({1: CALLEE_BASE + 0x40}), call_stubs=[stub])
+    assert outcome.exit_kind == "fallthrough", outcome.error
+    (callee, arguments), = outcome.calls
+    assert callee == CALLEE_BASE + 0x40 and arguments["x2"] == 5 and arguments["x1"] == CALLEE_BASE + 0x40
+    assert outcome.state.x[0] == 0x99 and outcome.state.x[3] == 0x9A and outcome.state.x[30] == 0x1234
+    assert outcome.state.v[0] == 1 << 100 and outcome.state.nzcv == 0b0110
+
+
+def test_a_call_no_stub_was_given_for_is_an_error():
+    outcome = replay("blr x1", state({1: CALLEE_BASE}))
+    assert outcome.exit_kind == "error" and "not predicted" in outcome.error
 
 
 def test_br_to_the_end_of_the_snippet_is_an_indirect_exit():

@@ -48,6 +48,17 @@ def mismatches(name: str, prediction: Prediction, outcome) -> list[str]:
     for register, predicted in prediction.registers.items():
         if replayed[register] != predicted:
             found.append(f"{name} {register}: predicted {predicted:#x}, unicorn {replayed[register]:#x}")
+    replayed_calls = outcome.calls
+    for number in range(max(len(prediction.calls), len(replayed_calls))):
+        if number >= len(prediction.calls) or number >= len(replayed_calls):
+            found.append(f"{name}: predicted {len(prediction.calls)} calls, unicorn made {len(replayed_calls)}")
+            break
+        predicted, (callee, arguments) = prediction.calls[number], replayed_calls[number]
+        if callee != predicted.callee:
+            found.append(f"{name} call {number + 1}: predicted callee {predicted.callee:#x}, unicorn {callee:#x}")
+        for register, value in predicted.arguments.items():
+            if arguments[register] != value:
+                found.append(f"{name} call {number + 1} {register}: predicted {value:#x}, unicorn {arguments[register]:#x}")
     if final.nzcv != prediction.nzcv:
         found.append(f"{name} nzcv: predicted {format_nzcv(prediction.nzcv)}, unicorn {format_nzcv(final.nzcv)}")
     for address in sorted(set(prediction.stores) | set(outcome.writes)):
@@ -59,17 +70,23 @@ def mismatches(name: str, prediction: Prediction, outcome) -> list[str]:
     return found
 
 
+def call_stubs(prediction: Prediction) -> list:
+    """What each predicted call's callee does in the replay."""
+    from .replay import CallStub
+
+    return [CallStub(call.registers_after, call.nzcv_after) for call in prediction.calls]
+
+
 def linked_for_replay(program: Program, addresses: dict[str, int]) -> tuple[bytes, dict[int, tuple[str, str]]]:
     """The code with every symbol reference filled in for the replay's code address, and the branches to
     external labels (which replay links to its own stubs). ValueError if a symbol is out of reach."""
-    from .lift import BRANCH_RELOCATIONS, CALL_RELOCATIONS
+    from .lift import BRANCH_RELOCATIONS
     from .replay import CODE_BASE
     from .symbols import link, references
 
-    data_references = references(program.relocations, BRANCH_RELOCATIONS | CALL_RELOCATIONS)
-    code = link(program.code, data_references, addresses, CODE_BASE) if data_references else program.code
-    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items()
-                if r.type in BRANCH_RELOCATIONS | CALL_RELOCATIONS}
+    symbol_references = references(program.relocations, BRANCH_RELOCATIONS)  # data references and calls
+    code = link(program.code, symbol_references, addresses, CODE_BASE) if symbol_references else program.code
+    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items() if r.type in BRANCH_RELOCATIONS}
     return code, branches
 
 
@@ -83,7 +100,8 @@ def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction]
     outcomes = {}
     for name, program in programs.items():
         code, branches = linked_for_replay(program, addresses)
-        outcomes[name] = run_isolated(code, machine_state(registers, nzcv, memory), branches, timeout=timeout)
+        outcomes[name] = run_isolated(code, machine_state(registers, nzcv, memory), branches, timeout=timeout,
+                                      call_stubs=call_stubs(predictions[name]))
         problems += mismatches(name, predictions[name], outcomes[name])
     if problems:
         return False, "replay disagrees with the semantics: " + "; ".join(problems[:8])

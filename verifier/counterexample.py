@@ -9,7 +9,7 @@ address space); if no such state exists the unconstrained model is used and repl
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import z3
 
@@ -21,9 +21,21 @@ from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState
 from .symbols import SymbolReference, reachable_from
 
 # Where replay maps the code, and how much room it keeps there (see verifier/replay.py).
-REPLAY_CODE_SPAN = 0x10000
+REPLAY_CODE_SPAN = 0x20000  # code and label stubs, then the callee stubs (second half)
 TOP_PAGE = 0x1000
 _MASK64 = (1 << 64) - 1
+
+
+@dataclass
+class PredictedCall:
+    """One call under the model: what the callee receives, and what the replay's stub must do."""
+
+    offset: int  # of the call instruction
+    callee: int
+    callee_name: str | None  # the symbol of a `bl`
+    arguments: dict[str, int]  # x0..x8, v0..v7, sp
+    registers_after: dict[str, int]  # clobbered registers -> value after the call
+    nzcv_after: int
 
 
 @dataclass
@@ -34,6 +46,7 @@ class Prediction:
     registers: dict[str, int]  # x0..x30, sp, v0..v31
     nzcv: int
     stores: dict[int, int]  # final byte at every address the snippet stored to
+    calls: list[PredictedCall] = field(default_factory=list)
 
 
 def replayable(query: Query, code_base: int, references: list[SymbolReference] = ()) -> z3.BoolRef:
@@ -55,6 +68,12 @@ def replayable(query: Query, code_base: int, references: list[SymbolReference] =
             if path.target.kind == "indirect":
                 conditions.append(z3.Implies(path.guard, clear(path.target_value, 4)))
     conditions += reachable_from(list(references), code_base)
+    for summary in (query.source, query.candidate):
+        for event in summary.final.calls:  # callees live in the replay's stub area and leave memory alone
+            callee_base = code_base + REPLAY_CODE_SPAN // 2
+            conditions.append(z3.Implies(event.guard, z3.And(
+                z3.UGE(event.callee, callee_base), z3.ULT(event.callee, code_base + REPLAY_CODE_SPAN),
+                event.callee & 3 == 0, event.memory_after == event.memory)))
     return z3.And(*conditions)
 
 
@@ -123,6 +142,9 @@ def relevant_inputs(model: z3.ModelRef, query: Query) -> set[str]:
         pair = list(query.values[observable.name])
         if _value(model, pair[0]) != _value(model, pair[1]):
             terms += pair
+    traces = [query.source.final.regs["trace"], query.candidate.final.regs["trace"]]
+    if _value(model, traces[0]) != _value(model, traces[1]):
+        terms += traces
     return _free_variables([z3.simplify(t) for t in terms])
 
 
@@ -218,7 +240,56 @@ def predict(model: z3.ModelRef, summary: Summary) -> Prediction:
         a: _value(model, z3.Select(state.memory, z3.BitVecVal(a, 64)))
         for a in _accessed_bytes(model, summary, ("store",))
     }
-    return Prediction(_exit(model, summary), registers, nzcv, stores)
+    return Prediction(_exit(model, summary), registers, nzcv, stores, [
+        PredictedCall(event.offset, _value(model, event.callee), _callee_name(event),
+                      {name: _value(model, term) for name, term in event.arguments.items()},
+                      {name: _value(model, term) for name, term in event.after.items()},
+                      _value(model, event.nzcv_after))
+        for event in _calls_made(model, summary)
+    ])
+
+
+def _calls_made(model: z3.ModelRef, summary: Summary) -> list:
+    """The calls on the path the model takes, in order."""
+    return [event for event in summary.final.calls if z3.is_true(model.eval(event.guard, model_completion=True))]
+
+
+def _callee_name(event) -> str | None:
+    return str(event.callee).removeprefix("&") if z3.is_const(event.callee) and str(event.callee).startswith("&") else None
+
+
+def _describe_call(model: z3.ModelRef, event) -> str:
+    name = _callee_name(event)
+    address = hex(_value(model, event.callee))
+    return f"bl {name} ({address})" if name else f"blr to {address}"
+
+
+def _call_differences(model: z3.ModelRef, query: Query) -> list[Difference]:
+    """The first call where the snippets part ways: a missing call, another callee, an argument, memory."""
+    source_calls, candidate_calls = _calls_made(model, query.source), _calls_made(model, query.candidate)
+    for number, (s_call, c_call) in enumerate(zip(source_calls, candidate_calls), start=1):
+        where = f"call {number}"
+        if _value(model, s_call.callee) != _value(model, c_call.callee):
+            return [Difference(location=f"{where} callee", source=_describe_call(model, s_call),
+                               candidate=_describe_call(model, c_call))]
+        found = []
+        for name, s_term in s_call.arguments.items():
+            s_val, c_val = _value(model, s_term), _value(model, c_call.arguments[name])
+            if s_val != c_val:
+                found.append(Difference(location=f"{where} {name}", source=hex(s_val), candidate=hex(c_val)))
+        stored = _accessed_bytes(model, query.source, ("store",)) | _accessed_bytes(model, query.candidate, ("store",))
+        for address in sorted(stored):
+            cell = z3.BitVecVal(address, 64)
+            s_byte, c_byte = _value(model, z3.Select(s_call.memory, cell)), _value(model, z3.Select(c_call.memory, cell))
+            if s_byte != c_byte:
+                found.append(Difference(location=f"{where} mem[{address:#x}]", source=f"{s_byte:02x}", candidate=f"{c_byte:02x}"))
+        if found:
+            return found
+    if len(source_calls) != len(candidate_calls):
+        number = min(len(source_calls), len(candidate_calls)) + 1
+        describe = lambda calls: _describe_call(model, calls[number - 1]) if len(calls) >= number else "no call"  # noqa: E731
+        return [Difference(location=f"call {number}", source=describe(source_calls), candidate=describe(candidate_calls))]
+    return []
 
 
 def differences(model: z3.ModelRef, query: Query) -> list[Difference]:
@@ -227,6 +298,7 @@ def differences(model: z3.ModelRef, query: Query) -> list[Difference]:
     source_exit, candidate_exit = _exit(model, query.source), _exit(model, query.candidate)
     if source_exit != candidate_exit:
         found.append(Difference(location="exit", source=source_exit.describe(), candidate=candidate_exit.describe()))
+    found.extend(_call_differences(model, query))
     for observable in query.observables:
         if observable.kind == "memory":
             found.extend(_memory_differences(model, query, observable.memory_from_sp))

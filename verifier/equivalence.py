@@ -161,17 +161,24 @@ def _differs(source_term, candidate_term, witness: z3.BitVecRef | None = None) -
     return source_term != candidate_term
 
 
-def _uses_floating_point(terms: list[z3.ExprRef]) -> bool:
+def _logic_for(terms: list[z3.ExprRef]) -> str | None:
+    """The narrowest logic the terms fit: floating point needs the FP theory, calls (semantics/calls.py)
+    uninterpreted functions; None when they need both (the general solver)."""
     seen, stack = set(), list(terms)
+    floating_point = functions = False
     while stack:
         term = stack.pop()
         if term.get_id() in seen:
             continue
         seen.add(term.get_id())
         if z3.is_fp(term) or z3.is_fprm(term):
-            return True
+            floating_point = True
+        elif z3.is_app(term) and term.num_args() and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            functions = True
         stack.extend(term.children())
-    return False
+    if floating_point and functions:
+        return None
+    return "QF_ABVFP" if floating_point else "QF_AUFBV" if functions else "QF_ABV"
 
 
 @dataclass
@@ -203,7 +210,8 @@ class Query:
         assertions = [*self.preconditions, *lemmas, obligation.differs]
         # QF_ABV would treat floating-point operations as uninterpreted functions: sound for proofs,
         # but its models would not be real FP behaviour. FP terms need the FP theory.
-        solver = z3.SolverFor("QF_ABVFP" if _uses_floating_point(assertions) else "QF_ABV")
+        logic = _logic_for(assertions)
+        solver = z3.SolverFor(logic) if logic else z3.Solver()
         solver.set("timeout", max(1, timeout_ms))
         solver.add(*assertions)
         return solver
@@ -219,7 +227,8 @@ def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
         _differs(source.exit_code, candidate.exit_code),
         z3.And(source.exit_code == EXIT_INDIRECT, _differs(source.exit_target, candidate.exit_target)),
     ))
-    obligations = [Obligation("exit", exit_differs)]
+    obligations = [Obligation("exit", exit_differs),
+                   Obligation("calls", _differs(source.final.regs["trace"], candidate.final.regs["trace"]))]
     values = {}
     for observable in observables:
         if observable.kind == "memory":

@@ -37,9 +37,10 @@ IMPOSSIBLE_EXITS = {"Ijk_SigFPE_IntDiv"}
 
 @dataclass(frozen=True)
 class Target:
-    kind: Literal["block", "end", "label", "indirect", "bound"]  # "bound": a loop ran past the unroll bound
-    offset: int | None = None  # for "block"
-    label: str | None = None  # for "label"
+    # "bound": a loop ran past the unroll bound; "call": bl/blr, returning to `offset`
+    kind: Literal["block", "end", "label", "indirect", "bound", "call"]
+    offset: int | None = None  # for "block"; for "call", the return point (may be the end of the code)
+    label: str | None = None  # for "label"; for "call", the callee symbol of a `bl` (None: blr)
     backward: bool = False  # for "block": the branch goes back to or before itself (a loop)
 
 
@@ -66,6 +67,7 @@ class Block:
 class ControlFlowGraph:
     blocks: dict[int, Block]  # by start offset
     references: list[SymbolReference] = field(default_factory=list)  # the snippet's symbol references
+    size: int = 0  # bytes of code
 
     def in_order(self) -> list[Block]:
         return [self.blocks[start] for start in sorted(self.blocks)]
@@ -73,10 +75,8 @@ class ControlFlowGraph:
 
 def lift(program: Program) -> ControlFlowGraph:
     """Lift every block reachable from offset 0 and classify every control transfer."""
-    for offset, relocation in program.relocations.items():
-        if relocation.type in CALL_RELOCATIONS:
-            raise NotModelled("call (bl)", offset)
-    references = {r.offset: r for r in symbols.references(program.relocations, BRANCH_RELOCATIONS)}
+    all_references = symbols.references(program.relocations, BRANCH_RELOCATIONS)  # data and calls
+    references = {r.offset: r for r in all_references if r.type not in CALL_RELOCATIONS}
 
     for instruction in program.instructions:
         pc_relative = _pc_relative_kind(instruction.encoding)
@@ -95,9 +95,10 @@ def lift(program: Program) -> ControlFlowGraph:
         block = _lift_block(program, start, references)
         blocks[start] = block
         for target in [*block.exit_targets.values(), block.next_target]:
-            if target is not None and target.kind == "block":
+            returns_inside = target is not None and target.kind == "call" and target.offset < len(program.code)
+            if target is not None and target.kind == "block" or returns_inside:
                 to_lift.append(target.offset)
-    return ControlFlowGraph(blocks, list(references.values()))
+    return ControlFlowGraph(blocks, all_references, len(program.code))
 
 
 def _lift_block(program: Program, start: int, references: dict[int, SymbolReference]) -> Block:
@@ -126,7 +127,8 @@ def _lift_block(program: Program, start: int, references: dict[int, SymbolRefere
 
     last = _last_instruction(irsb, start)
     if irsb.jumpkind == "Ijk_Call":
-        raise NotModelled("call (bl/blr)", last)
+        block.next_target = _call_target(program, last, irsb)
+        return block
     if irsb.jumpkind not in ("Ijk_Boring", "Ijk_Ret"):
         raise NotModelled(f"control transfer of kind {irsb.jumpkind.removeprefix('Ijk_')}", last)
     if isinstance(irsb.next, pyvex.expr.Const):
@@ -216,6 +218,20 @@ def _constants(irsb: pyvex.IRSB, offset: int) -> list:
             raise NotModelled(f"VEX statement {type(stmt).__name__} in a relocated instruction", offset)
     walk(irsb.next)
     return found
+
+
+def _call_target(program: Program, instruction: int, irsb: pyvex.IRSB) -> Target:
+    """`bl sym` (a relocation names the callee) or `blr xN` (the callee is the register's value)."""
+    relocation = program.relocations.get(instruction)
+    if isinstance(irsb.next, pyvex.expr.Const):
+        if relocation is None or relocation.type not in CALL_RELOCATIONS or irsb.next.con.value != instruction:
+            raise NotModelled("call to a label inside the snippet", instruction)
+        if relocation.addend:
+            raise NotModelled(f"call to {relocation.symbol}{relocation.addend:+d} (an offset into a function)", instruction)
+        return Target("call", offset=instruction + 4, label=relocation.symbol)
+    if not _is_register_branch(program.code, instruction):
+        raise NotModelled("call whose target is not a register", instruction)
+    return Target("call", offset=instruction + 4)
 
 
 def _is_register_branch(code: bytes, offset: int) -> bool:

@@ -63,7 +63,9 @@ from unicorn import arm64_const as arm64
 PAGE_SIZE = 0x1000
 ADDRESS_SPACE = 1 << 64
 CODE_BASE = 0x0000_7F00_0000_0000
-CODE_REGION_SIZE = 0x1_0000  # code pages, a guard page, then the external-label stubs
+CODE_REGION_SIZE = 0x2_0000  # code pages, a guard page, the external-label stubs; then the callee stubs
+CALLEE_BASE = CODE_BASE + 0x1_0000  # calls (bl sym / blr xN) must land here: each call is a stub
+CALLEE_SIZE = CODE_BASE + CODE_REGION_SIZE - CALLEE_BASE
 TOP_PAGE = ADDRESS_SPACE - PAGE_SIZE
 
 # Unicorn numbers x0..x28 consecutively but x29 and x30 are the separate FP and LR constants.
@@ -85,6 +87,15 @@ class MachineState:
 
 
 @dataclass
+class CallStub:
+    """What the callee of one call does in the replay: set its clobbered registers and NZCV, then return.
+    (Counterexamples are chosen so that callees leave memory alone.)"""
+
+    registers_after: dict[str, int]  # x0..x18, x30, v0..v31 -> value
+    nzcv_after: int
+
+
+@dataclass
 class RunOutcome:
     """How a run exited, the state there, and which memory bytes it touched."""
 
@@ -95,6 +106,7 @@ class RunOutcome:
     reads: set[int]  # byte addresses read by loads
     writes: set[int]  # byte addresses written by stores
     error: str | None  # why, when exit_kind == "error"
+    calls: list[tuple[int, dict[str, int]]] = field(default_factory=list)  # (callee, x0..x8 v0..v7 sp) per call
 
 
 @dataclass(frozen=True)
@@ -116,8 +128,9 @@ _BRANCH_FIELDS = {
 
 
 def _is_branch_to_register(word: int) -> bool:
-    """br, blr, ret, eret and their pointer-authentication forms: the 'unconditional branch (register)' class."""
-    return word & 0xFE00_0000 == 0xD600_0000
+    """br, ret, eret and their pointer-authentication forms: the 'unconditional branch (register)' class,
+    but for the calls (blr and its forms: opc = 0001), which return to the code."""
+    return word & 0xFE00_0000 == 0xD600_0000 and word >> 21 & 0xF != 0b0001
 
 
 def _round_up_to_page(size: int) -> int:
@@ -149,7 +162,7 @@ def _link(code: bytes, branches_to_external: dict[int, tuple[str, str]]) -> _Lay
     stub_base = CODE_BASE + mapped_code_size + PAGE_SIZE  # a guard page keeps stubs apart from the fall-through address
     labels = list(dict.fromkeys(label for _, label in branches_to_external.values()))
     stub_of_label = {label: stub_base + 4 * k for k, label in enumerate(labels)}
-    if labels and stub_of_label[labels[-1]] >= CODE_BASE + CODE_REGION_SIZE:
+    if labels and stub_of_label[labels[-1]] >= CALLEE_BASE:
         raise ValueError(f"code of {len(code)} bytes with {len(labels)} external labels is too large to replay")
 
     linked = bytearray(code)
@@ -191,8 +204,10 @@ def _forbidden_access(address: int, size: int, layout: _Layout, is_write: bool) 
 class _Replay:
     """One emulation: the unicorn instance, the hooks that realise the memory model, and what they saw."""
 
-    def __init__(self, layout: _Layout, initial: MachineState):
+    def __init__(self, layout: _Layout, initial: MachineState, call_stubs: list[CallStub] = ()):
         self.layout = layout
+        self.call_stubs = list(call_stubs)
+        self.calls: list[tuple[int, dict[str, int]]] = []
         self.mapped_pages: set[int] = set()
         self.reads: set[int] = set()
         self.writes: set[int] = set()
@@ -209,6 +224,8 @@ class _Replay:
             self._map_pages(address, 1)
             self.uc.mem_write(address, bytes([value]))
 
+        self.uc.mem_map(CALLEE_BASE, CALLEE_SIZE, UC_PROT_READ | UC_PROT_EXEC)
+        self.uc.hook_add(UC_HOOK_CODE, self._on_call, begin=CALLEE_BASE, end=CALLEE_BASE + CALLEE_SIZE - 1)
         self.uc.hook_add(UC_HOOK_MEM_READ_UNMAPPED | UC_HOOK_MEM_WRITE_UNMAPPED, self._on_unmapped)
         self.uc.hook_add(UC_HOOK_MEM_READ, self._on_read)
         self.uc.hook_add(UC_HOOK_MEM_WRITE, self._on_write)
@@ -262,6 +279,25 @@ class _Replay:
         self._refuse(address, size, is_write=True)
         self.writes.update(_byte_addresses(address, size))
 
+    def _on_call(self, uc, address, size, user_data) -> None:
+        """A callee stub: record what the call passed, apply the next stub's effects, return to x30."""
+        arguments = {f"x{i}": uc.reg_read(_X_REGISTERS[i]) for i in range(9)}
+        arguments |= {f"v{i}": uc.reg_read(_Q_REGISTERS[i]) for i in range(8)}
+        arguments["sp"] = uc.reg_read(arm64.UC_ARM64_REG_SP)
+        self.calls.append((address, arguments))
+        if len(self.calls) > len(self.call_stubs):
+            if self.violation is None:
+                self.violation = f"call number {len(self.calls)} (to {address:#x}) was not predicted"
+            uc.emu_stop()
+            return
+        stub = self.call_stubs[len(self.calls) - 1]
+        return_address = uc.reg_read(arm64.UC_ARM64_REG_X30)
+        for name, value in stub.registers_after.items():
+            index = int(name[1:])
+            uc.reg_write(_X_REGISTERS[index] if name[0] == "x" else _Q_REGISTERS[index], value)
+        uc.reg_write(arm64.UC_ARM64_REG_NZCV, stub.nzcv_after << _NZCV_SHIFT)
+        uc.reg_write(arm64.UC_ARM64_REG_PC, return_address)
+
     def _on_branch_to_register(self, uc, address, size, user_data) -> None:
         self.after_branch_to_register = True
 
@@ -302,6 +338,7 @@ def run(
     branches_to_external: dict[int, tuple[str, str]] | None = None,
     *,
     max_instructions: int = 10_000,
+    call_stubs: list[CallStub] = (),
 ) -> RunOutcome:
     """Run `code` at CODE_BASE from `initial` until it exits; see the module docstring for the model.
 
@@ -318,7 +355,7 @@ def run(
         if reason is not None:
             return RunOutcome("error", None, None, initial, set(), set(), f"initial memory: {reason}")
 
-    replay = _Replay(layout, initial)
+    replay = _Replay(layout, initial, call_stubs)
     emulator_error: UcError | None = None
     try:
         replay.uc.emu_start(CODE_BASE, layout.end, count=max_instructions)
@@ -328,7 +365,7 @@ def run(
     state = replay.final_state()
 
     def outcome(kind: str, label: str | None = None, target: int | None = None, error: str | None = None) -> RunOutcome:
-        return RunOutcome(kind, label, target, state, replay.reads, replay.writes, error)
+        return RunOutcome(kind, label, target, state, replay.reads, replay.writes, error, replay.calls)
 
     if replay.violation is not None:
         return outcome("error", error=replay.violation)
@@ -445,6 +482,7 @@ def run_isolated(
     *,
     max_instructions: int = 10_000,
     timeout: float = 10.0,
+    call_stubs: list[CallStub] = (),
 ) -> RunOutcome:
     """`run` in the persistent worker process: same outcome, but a crash or hang becomes exit "error".
 
@@ -453,7 +491,7 @@ def run_isolated(
     `timeout` seconds, gives exit "error" and a fresh worker for the next call. ValueErrors from `run`
     are re-raised here.
     """
-    request = ((code, initial, branches_to_external), {"max_instructions": max_instructions})
+    request = ((code, initial, branches_to_external), {"max_instructions": max_instructions, "call_stubs": list(call_stubs)})
     with _worker_lock:
         status, payload = _ask_worker(request, timeout)
         if status == "died":  # perhaps while idle, before this request: try once more on a fresh worker

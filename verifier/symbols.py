@@ -110,6 +110,17 @@ def _literal(got: bool = False) -> Field:
     )
 
 
+def _call() -> Field:
+    """bl S: the callee is S (lift.py turns the call into an event; only replay links the field)."""
+    return Field(
+        26, lambda word, value: word & ~0x3FFFFFF | value & 0x3FFFFFF,
+        constant=lambda f, pc, word: (pc + 4 * _signed(f, 26)) & MASK64,
+        linked=lambda address: address,
+        pc_relative=True, reach=1 << 25, unit=4,
+        concrete_field=lambda address, pc: (address - pc) >> 2,
+    )
+
+
 def _low12(scale: int, got: bool = False) -> Field:
     """:lo12: of an add (scale 0) or of a load/store of 2**scale bytes (the field counts elements)."""
     keep = 0xFFF & ~((1 << scale) - 1)
@@ -155,6 +166,7 @@ FIELDS: dict[str, Field] = {
     "R_AARCH64_ADR_GOT_PAGE": _adrp(got=True),
     "R_AARCH64_LD64_GOT_LO12_NC": _low12(3, got=True),
     "R_AARCH64_GOT_LD_PREL19": _literal(got=True),
+    "R_AARCH64_CALL26": _call(),
 }
 
 

@@ -18,7 +18,8 @@ import z3
 
 from ..errors import NotModelled
 from ..lift import Block, ControlFlowGraph, SymbolConstant, Target
-from . import helpers, ops
+from ..symbols import address_variable as symbol_address
+from . import calls, helpers, ops
 from .state import InitialState, MemoryAccess, State
 
 
@@ -60,6 +61,12 @@ def run_snippet(cfg: ControlFlowGraph, initial: InitialState, unroll: int = 0) -
         state = merge_states(incoming)
         for transfer in execute_block(cfg.blocks[start], state, guard):
             target = transfer.target
+            if target.kind == "call":  # the callee returns to the next instruction (or past the end)
+                callee = symbol_address(target.label) if target.label is not None else transfer.target_value
+                after = calls.call(transfer.state, transfer.guard, callee, target.offset - 4)
+                returns_to = Target("block", offset=target.offset) if target.offset < cfg.size else Target("end")
+                transfer = Transfer(returns_to, transfer.guard, after, z3.BitVecVal(target.offset, 64))
+                target = returns_to
             if target.kind != "block":
                 exits.append(ExitPath(transfer.guard, target, transfer.target_value, transfer.state))
                 continue
@@ -85,10 +92,11 @@ def merge_states(incoming: list[tuple[z3.BoolRef, State]]) -> State:
         if not state.memory.eq(merged.memory):
             merged.memory = z3.If(guard, state.memory, merged.memory)
         merged.accesses = _union(state.accesses, merged.accesses)
+        merged.calls = _union(state.calls, merged.calls)
     return merged
 
 
-def _union(a: list[MemoryAccess], b: list[MemoryAccess]) -> list[MemoryAccess]:
+def _union(a: list, b: list) -> list:
     seen = {id(x) for x in a}
     return a + [x for x in b if id(x) not in seen]
 

@@ -93,12 +93,13 @@ class MemoryAccess:
 class State:
     """Registers (full-width bit-vectors by our name) and memory (array: 64-bit address -> byte)."""
 
-    regs: dict[str, z3.BitVecRef]
+    regs: dict[str, z3.BitVecRef]  # also "trace": the calls made so far (semantics/calls.py)
     memory: z3.ArrayRef
     accesses: list[MemoryAccess] = field(default_factory=list)
+    calls: list = field(default_factory=list)  # CallEvents, in the order they happen on each path
 
     def copy(self) -> "State":
-        return State(dict(self.regs), self.memory, list(self.accesses))
+        return State(dict(self.regs), self.memory, list(self.accesses), list(self.calls))
 
     # --- VEX-level access by offset -------------------------------------------------------------
     def get(self, offset: int, bits: int) -> z3.BitVecRef:
@@ -163,4 +164,5 @@ class InitialState:
         regs["cc_ndep"] = z3.BitVecVal(0, 64)
         regs["fpcr"] = z3.BitVecVal(DEFAULT_FPCR, 32)
         regs["qcflag"] = self.qcflag
+        regs["trace"] = z3.BitVecVal(0, 64)  # no call made yet
         return State(regs, self.memory)
