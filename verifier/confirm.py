@@ -74,7 +74,7 @@ def call_stubs(prediction: Prediction) -> list:
     """What each predicted call's callee does in the replay."""
     from .replay import CallStub
 
-    return [CallStub(call.registers_after, call.nzcv_after) for call in prediction.calls]
+    return [CallStub(call.registers_after, call.nzcv_after, call.memory_writes) for call in prediction.calls]
 
 
 def linked_for_replay(program: Program, addresses: dict[str, int]) -> tuple[bytes, dict[int, tuple[str, str]]]:

@@ -36,6 +36,7 @@ class PredictedCall:
     arguments: dict[str, int]  # x0..x8, v0..v7, sp
     registers_after: dict[str, int]  # clobbered registers -> value after the call
     nzcv_after: int
+    memory_writes: list[tuple[int, int]]  # (address, byte) the callee writes, in order
 
 
 @dataclass
@@ -49,9 +50,11 @@ class Prediction:
     calls: list[PredictedCall] = field(default_factory=list)
 
 
-def replayable(query: Query, code_base: int, references: list[SymbolReference] = ()) -> z3.BoolRef:
+def replayable(query: Query, code_base: int, references: list[SymbolReference] = (),
+               callees_write: bool = False) -> z3.BoolRef:
     """States whose memory accesses and jump targets stay clear of the emulator's own pages, and whose
-    symbols a linker could reach from code placed at `code_base`."""
+    symbols a linker could reach from code placed at `code_base`. Callees land in the replay's stub
+    area and leave memory alone, or with `callees_write`, write a few bytes (a harder query)."""
 
     def clear(address: z3.BitVecRef, size: int) -> z3.BoolRef:
         end = address + size  # cannot wrap: the first conjunct keeps it below the top page
@@ -69,11 +72,15 @@ def replayable(query: Query, code_base: int, references: list[SymbolReference] =
                 conditions.append(z3.Implies(path.guard, clear(path.target_value, 4)))
     conditions += reachable_from(list(references), code_base)
     for summary in (query.source, query.candidate):
-        for event in summary.final.calls:  # callees live in the replay's stub area and leave memory alone
+        for event in summary.final.calls:
             callee_base = code_base + REPLAY_CODE_SPAN // 2
+            if callees_write:
+                memory = [event.memory_after_is_replayable(), *[clear(a, 1) for a, _ in event.replay_writes]]
+            else:
+                memory = [event.memory_after == event.memory]
             conditions.append(z3.Implies(event.guard, z3.And(
                 z3.UGE(event.callee, callee_base), z3.ULT(event.callee, code_base + REPLAY_CODE_SPAN),
-                event.callee & 3 == 0, event.memory_after == event.memory)))
+                event.callee & 3 == 0, *memory)))
     return z3.And(*conditions)
 
 
@@ -244,9 +251,18 @@ def predict(model: z3.ModelRef, summary: Summary) -> Prediction:
         PredictedCall(event.offset, _value(model, event.callee), _callee_name(event),
                       {name: _value(model, term) for name, term in event.arguments.items()},
                       {name: _value(model, term) for name, term in event.after.items()},
-                      _value(model, event.nzcv_after))
+                      _value(model, event.nzcv_after), _callee_writes(model, event))
         for event in _calls_made(model, summary)
     ])
+
+
+def _callee_writes(model: z3.ModelRef, event) -> list[tuple[int, int]]:
+    """The bytes the callee writes, when the model made them the whole difference (else none)."""
+    if z3.is_true(model.eval(event.memory_after == event.memory, model_completion=True)):
+        return []
+    if not z3.is_true(model.eval(event.memory_after_is_replayable(), model_completion=True)):
+        return []
+    return [(_value(model, address), _value(model, byte)) for address, byte in event.replay_writes]
 
 
 def _calls_made(model: z3.ModelRef, summary: Summary) -> list:

@@ -151,12 +151,14 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
     from .replay import CODE_BASE
 
     model = solver.model()
-    solver.push()
-    solver.add(replayable(query, CODE_BASE, references))
-    if solver.check() == z3.sat:
-        model = solver.model()
-    else:  # only states the emulator cannot host differ (or time ran out): keep the free model
-        solver.pop()
+    calls = query.source.final.calls or query.candidate.final.calls
+    for callees_write in (False, True) if calls else (False,):  # callees that write memory cost more
+        solver.push()
+        solver.add(replayable(query, CODE_BASE, references, callees_write))
+        if solver.check() == z3.sat:
+            model = solver.model()
+            break
+        solver.pop()  # only states the emulator cannot host differ (or time ran out): keep the free model
     model = minimise(solver, model, initial, relevant_inputs(model, query), deadline)
     memory = initial_memory(model, query, initial)
     predictions = {"source": predict(model, query.source), "candidate": predict(model, query.candidate)}

@@ -93,6 +93,7 @@ class CallStub:
 
     registers_after: dict[str, int]  # x0..x18, x30, v0..v31 -> value
     nzcv_after: int
+    memory_writes: list[tuple[int, int]] = field(default_factory=list)  # (address, byte), in order
 
 
 @dataclass
@@ -296,6 +297,11 @@ class _Replay:
             index = int(name[1:])
             uc.reg_write(_X_REGISTERS[index] if name[0] == "x" else _Q_REGISTERS[index], value)
         uc.reg_write(arm64.UC_ARM64_REG_NZCV, stub.nzcv_after << _NZCV_SHIFT)
+        for byte_address, value in stub.memory_writes:
+            if self._refuse(byte_address, 1, is_write=True):
+                return
+            self._map_pages(byte_address, 1)
+            uc.mem_write(byte_address, bytes([value]))
         uc.reg_write(arm64.UC_ARM64_REG_PC, return_address)
 
     def _on_branch_to_register(self, uc, address, size, user_data) -> None:

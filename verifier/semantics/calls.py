@@ -16,7 +16,8 @@ arguments or a different number or order of calls is a difference (the "calls" o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 
 import z3
 
@@ -42,6 +43,8 @@ def _after(name: str, bits: int) -> z3.FuncDeclRef:
 
 
 _MEMORY_AFTER = z3.Function("memory_after_call", _BV64, _MEMORY)
+REPLAY_WRITES = 8  # bytes a callee may write in a replayable counterexample
+_event_numbers = itertools.count()
 _NZCV_AFTER = z3.Function("nzcv_after_call", _BV64, z3.BitVecSort(4))
 
 
@@ -58,6 +61,15 @@ class CallEvent:
     after: dict[str, z3.BitVecRef]  # clobbered registers -> full value after the call
     nzcv_after: z3.BitVecRef
     memory_after: z3.ArrayRef
+    # Free (address, byte) pairs, used only when a counterexample is made replayable: then memory after
+    # the call must be memory before it with these bytes written, which a replay stub can do.
+    replay_writes: list[tuple[z3.BitVecRef, z3.BitVecRef]] = field(default_factory=list)
+
+    def memory_after_is_replayable(self) -> z3.BoolRef:
+        memory = self.memory
+        for address, byte in self.replay_writes:
+            memory = z3.Store(memory, address, byte)
+        return self.memory_after == memory
 
 
 def call(state: State, guard: z3.BoolRef, callee: z3.BitVecRef, offset: int) -> State:
@@ -80,7 +92,10 @@ def call(state: State, guard: z3.BoolRef, callee: z3.BitVecRef, offset: int) -> 
     after.regs["cc_ndep"] = z3.BitVecVal(0, 64)
     after.memory = _MEMORY_AFTER(trace)
     registers_after = {name: after.regs[name] for name in CLOBBERED_X + CLOBBERED_V + HIGH_HALF_CLOBBERED_V}
+    number = next(_event_numbers)
+    replay_writes = [(z3.BitVec(f"call{number}_write{i}_address", 64), z3.BitVec(f"call{number}_write{i}_byte", 8))
+                     for i in range(REPLAY_WRITES)]
     after.calls = after.calls + [
-        CallEvent(guard, offset, callee, arguments, state.memory, registers_after, nzcv, after.memory)
+        CallEvent(guard, offset, callee, arguments, state.memory, registers_after, nzcv, after.memory, replay_writes)
     ]
     return after
