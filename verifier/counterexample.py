@@ -18,7 +18,7 @@ from .lift import Target
 from .result import Difference, Exit, Inputs, MemoryBytes
 from .semantics.helpers import thunk_nzcv
 from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState
-from .symbols import SymbolReference, reachable_from
+from .symbols import GOT_SUFFIX, SymbolReference, reachable_from
 
 # Where replay maps the code, and how much room it keeps there (see verifier/replay.py).
 REPLAY_CODE_SPAN = 0x20000  # code and label stubs, then the callee stubs (second half)
@@ -234,8 +234,10 @@ def inputs(model: z3.ModelRef, initial: InitialState, relevant: set[str], memory
     nzcv = _value(model, initial.nzcv) if "nzcv" in relevant else None
     flags = None if nzcv is None else {f: int(bool(nzcv & b)) for f, b in zip("NZCV", (8, 4, 2, 1))}
     runs = [MemoryBytes(address=hex(a), bytes=bytes(b).hex()) for a, b in _byte_runs(memory)]
-    symbols = {name: hex(_value(model, variable)) for name, variable in sorted(initial.symbols.items())
-               if str(variable) in relevant}
+    # a GOT entry that matters brings its symbol along (its address is what the entry holds)
+    wanted = {name for name, variable in initial.symbols.items() if str(variable) in relevant}
+    wanted |= {name.removesuffix(GOT_SUFFIX) for name in wanted if name.endswith(GOT_SUFFIX)}
+    symbols = {name: hex(_value(model, initial.symbols[name])) for name in sorted(wanted) if name in initial.symbols}
     return Inputs(registers=registers, flags=flags, memory=runs, symbols=symbols)
 
 
