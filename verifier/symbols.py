@@ -138,7 +138,9 @@ def _movw(group: int, checked: bool) -> Field:
     shift = 16 * group
     return Field(
         16, _imm16,
-        constant=lambda f, pc, word: f << (16 * (word >> 21 & 3)),
+        # the group's own shift, not the instruction's: `movk x0, #:abs_g0_nc:s, lsl #16` puts bits 0-15
+        # of S at bits 16-31, which this check then refuses (VEX's constant is not f << shift)
+        constant=lambda f, pc, word: f << shift,
         linked=lambda address: address & z3.BitVecVal(0xFFFF << shift, 64),
         fits=(lambda address: z3.LShR(address, shift + 16) == 0) if checked and group < 3 else None,
         concrete_field=lambda address, pc: address >> shift & 0xFFFF,
