@@ -30,7 +30,6 @@ HIGH_HALF_CLOBBERED_V = [f"v{i}" for i in range(8, 16)]  # low 64 bits preserved
 
 _BV64 = z3.BitVecSort(64)
 _MEMORY = z3.ArraySort(_BV64, z3.BitVecSort(8))
-NO_CALLS = z3.BitVecVal(0, 64)  # the trace of a snippet that has made no call yet
 
 _CALL_TRACE = z3.Function(
     "call_trace", _BV64, _BV64,
