@@ -10,6 +10,9 @@ A backward branch (`backward=True`) closes a loop; the symbolic executor unrolls
 An instruction that references a symbol (`adrp`, `:lo12:`, ...) is lifted as a block of its own, so
 that VEX cannot fold its constant into the next instruction, and the one constant its relocated field
 produces is recorded (`Block.symbol`) for the executor to replace by the linked value (symbols.py).
+So is an instruction whose IR does not say what it means (semantics/encodings.py): its block carries
+the instruction's `meaning` for the FP ops, or the `fused` multiply-add the executor runs instead of
+the IR. Alone in its block, nothing of its IR can leak into a neighbour's.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from .assemble import Program
 from . import symbols
 from .errors import NotModelled
+from .semantics import encodings
+from .semantics.encodings import FusedMultiplyAdd, Meaning
 from .semantics.state import ARCH
 from .symbols import SymbolReference
 
@@ -61,6 +66,8 @@ class Block:
     exit_targets: dict[int, Target | None] = field(default_factory=dict)  # Exit stmt index -> target; None: cannot happen
     next_target: Target = Target("end")
     symbol: SymbolConstant | None = None
+    meaning: Meaning | None = None  # the one instruction's meaning, where its VEX ops do not say
+    fused: FusedMultiplyAdd | None = None  # the one instruction, run instead of its IR
 
 
 @dataclass
@@ -78,13 +85,17 @@ def lift(program: Program) -> ControlFlowGraph:
     all_references = symbols.references(program.relocations, BRANCH_RELOCATIONS)  # data and calls
     references = {r.offset: r for r in all_references if r.type not in CALL_RELOCATIONS}
 
+    read_alone: dict[int, Meaning | FusedMultiplyAdd] = {}  # offset -> what encodings.py knows of it
     for instruction in program.instructions:
-        pc_relative = _pc_relative_kind(instruction.encoding)
-        if pc_relative and instruction.offset not in references:
-            raise NotModelled(f"PC-relative {pc_relative} of a label inside the snippet", instruction.offset)
-        misread = _misread_by_vex(instruction.encoding)
-        if misread:
-            raise NotModelled(misread, instruction.offset)
+        word, offset = instruction.encoding, instruction.offset
+        pc_relative = _pc_relative_kind(word)
+        if pc_relative and offset not in references:
+            raise NotModelled(f"PC-relative {pc_relative} of a label inside the snippet", offset)
+        known = encodings.fused_of(word) or encodings.meaning_of(word)
+        if known is not None:
+            read_alone[offset] = known
+        elif misread := encodings.refused(word):
+            raise NotModelled(misread, offset)
 
     blocks: dict[int, Block] = {}
     to_lift = [0] if program.code else []
@@ -92,7 +103,7 @@ def lift(program: Program) -> ControlFlowGraph:
         start = to_lift.pop()
         if start in blocks:
             continue
-        block = _lift_block(program, start, references)
+        block = _lift_block(program, start, references, read_alone)
         blocks[start] = block
         for target in [*block.exit_targets.values(), block.next_target]:
             returns_inside = target is not None and target.kind == "call" and target.offset < len(program.code)
@@ -101,18 +112,28 @@ def lift(program: Program) -> ControlFlowGraph:
     return ControlFlowGraph(blocks, all_references, len(program.code))
 
 
-def _lift_block(program: Program, start: int, references: dict[int, SymbolReference]) -> Block:
+def _lift_block(program: Program, start: int, references: dict[int, SymbolReference],
+                read_alone: dict[int, Meaning | FusedMultiplyAdd]) -> Block:
     code = program.code
     if start in references:
         irsb, symbol = _lift_relocated(program, references[start])
-    else:  # up to the next relocated instruction, which gets a block of its own
-        end = min([offset for offset in references if offset > start] + [len(code)])
+    elif start in read_alone:
+        irsb, symbol = _lift_code(code[start:start + 4], start, max_inst=1), None
+    else:  # up to the next instruction that gets a block of its own
+        end = min([offset for offset in [*references, *read_alone] if offset > start] + [len(code)])
         irsb, symbol = _lift_code(code[start:end], start), None
     if irsb.jumpkind == "Ijk_NoDecode":
         bad = irsb.next.con.value if isinstance(irsb.next, pyvex.expr.Const) else start + irsb.size
         raise NotModelled("instruction that VEX cannot decode", bad)
 
     block = Block(start, irsb, symbol=symbol)
+    known = read_alone.get(start)
+    if isinstance(known, FusedMultiplyAdd):
+        if any(isinstance(stmt, pyvex.stmt.Exit) for stmt in irsb.statements) or irsb.jumpkind != "Ijk_Boring":
+            raise NotModelled(f"{known.instruction} that VEX lifts with a control transfer", start)
+        block.fused = known
+    elif known is not None:
+        block.meaning = known
     current = start
     for index, stmt in enumerate(irsb.statements):
         if isinstance(stmt, pyvex.stmt.IMark):
@@ -247,28 +268,6 @@ def _pc_relative_kind(word: int) -> str | None:
     if word & 0x3B000000 == 0x18000000:
         return "literal load (ldr label)"
     return None
-
-
-# Instructions VEX lifts to the same IR as a different instruction, so no IR-level model can be exact:
-# the fused multiply-adds become a rounded multiply then a rounded add, and FMULX (0 x inf = 2) becomes
-# FMUL. Refusing them here by encoding is what lets fp.py model FMUL's multiply exactly.
-# (mask, value, what), from the Arm ARM's encoding tables; half-precision forms do not decode in VEX.
-_MISREAD_BY_VEX = [
-    (0xFF000000, 0x1F000000, "fused multiply-add (fmadd/fmsub/fnmadd/fnmsub), which VEX rounds twice"),
-    (0xBF20FC00, 0x0E20CC00, "fused multiply-add (fmla/fmls, vector), which VEX rounds twice"),
-    (0xBF00F400, 0x0F001000, "fused multiply-add (fmla by element), which VEX rounds twice"),
-    (0xBF00F400, 0x0F005000, "fused multiply-add (fmls by element), which VEX rounds twice"),
-    (0xFF00F400, 0x5F001000, "fused multiply-add (fmla by element, scalar), which VEX rounds twice"),
-    (0xFF00F400, 0x5F005000, "fused multiply-add (fmls by element, scalar), which VEX rounds twice"),
-    (0xBFA0FC00, 0x0E20DC00, "fmulx (vector), which VEX lifts as fmul"),
-    (0xFFA0FC00, 0x5E20DC00, "fmulx (scalar), which VEX lifts as fmul"),
-    (0xBF00F400, 0x2F009000, "fmulx by element, which VEX lifts as fmul"),
-    (0xFF00F400, 0x7F009000, "fmulx by element (scalar), which VEX lifts as fmul"),
-]
-
-
-def _misread_by_vex(word: int) -> str | None:
-    return next((what for mask, value, what in _MISREAD_BY_VEX if word & mask == value), None)
 
 
 def _last_instruction(irsb: pyvex.IRSB, start: int) -> int:

@@ -20,6 +20,7 @@ from ..errors import NotModelled
 from ..lift import Block, ControlFlowGraph, SymbolConstant, Target
 from ..symbols import address_variable as symbol_address
 from . import calls, helpers, ops
+from .encodings import Meaning
 from .state import InitialState, MemoryAccess, State
 
 
@@ -107,7 +108,14 @@ def execute_block(block: Block, state: State, guard: z3.BoolRef) -> list[Transfe
     temps: dict[int, z3.BitVecRef] = {}
     transfers: list[Transfer] = []
     current = block.start
-    evaluator = _Evaluator(irsb, temps, state, block.symbol)
+    evaluator = _Evaluator(irsb, temps, state, block.symbol, block.meaning)
+    if block.fused is not None:  # VEX's IR for it is wrong (encodings.py): run the model instead
+        try:
+            block.fused.apply(state.regs)
+        except NotModelled as exc:
+            exc.offset = current if exc.offset is None else exc.offset
+            raise
+        return [Transfer(block.next_target, guard, state, evaluator.eval(irsb.next))]
     for index, stmt in enumerate(irsb.statements):
         evaluator.guard = guard
         try:
@@ -163,9 +171,10 @@ class _Evaluator:
     """VEX expression -> Z3 term, reading temporaries, registers and memory of the current state."""
 
     def __init__(self, irsb: pyvex.IRSB, temps: dict[int, z3.BitVecRef], state: State,
-                 symbol: SymbolConstant | None = None):
+                 symbol: SymbolConstant | None = None, meaning: Meaning | None = None):
         self.irsb = irsb
         self.symbol = symbol  # a relocated instruction: its field's constant stands for the linked value
+        self.meaning = meaning  # an instruction whose FP ops need it (encodings.py)
         self.temps = temps
         self.state = state
         self.guard = z3.BoolVal(True)  # path condition of the statement being evaluated
@@ -184,7 +193,7 @@ class _Evaluator:
         if isinstance(expr, pyvex.expr.Get):
             return self.state.get(expr.offset, ops.type_bits(expr.ty))
         if isinstance(expr, (pyvex.expr.Unop, pyvex.expr.Binop, pyvex.expr.Triop, pyvex.expr.Qop)):
-            return ops.apply(expr.op, [self.eval(arg) for arg in expr.args])
+            return ops.apply(expr.op, [self.eval(arg) for arg in expr.args], self.meaning)
         if isinstance(expr, pyvex.expr.ITE):
             return z3.If(self.eval(expr.cond) == 1, self.eval(expr.iftrue), self.eval(expr.iffalse))
         if isinstance(expr, pyvex.expr.Load):

@@ -14,10 +14,9 @@ does with FPCR.DN = 0 (the default, which the machine state fixes):
 FP exception flags (FPSR) are not observable, so they are not computed: FCMP and FCMPE are the same here.
 
 What VEX gives us is not always what the machine does. The AArch64 front end lifts several instructions
-to the op of a different one, so an op is only modelled when every instruction that lifts to it means the
-same thing. The ops in `_AMBIGUOUS` are refused with the reason (they would need the instruction, not the
-op, to be decided), and so is a rounding-mode operand that is the literal constant 0: VEX writes that for
-FCVTNS/FRINTN (ties to even), but also for FCVTAS/FRINTA (ties away from zero) and FCVTXN (round to odd).
+to the op of a different one (FMIN and FMINNM to one `Iop_Min*`, FCVTNS and FCVTAS to one conversion with
+the literal rounding mode 0, ...). encodings.py recognises those instructions by their encoding and hands
+their `Meaning` to `decode`; without one, the ambiguous ops (`_ambiguity`) and a literal mode 0 are refused.
 The modes the front end reads from FPCR arrive as terms (which evaluate to 0, round to nearest even), and
 the literal modes 1-3 (FCVTMS/FRINTM, FCVTPS/FRINTP, FCVTZS/FRINTZ) mean only what they say.
 """
@@ -26,12 +25,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import z3
 
 from ..errors import NotModelled
 from .vector import _join, _lanes  # the lane layout of the integer lane ops: lane 0 in the low bits
+
+if TYPE_CHECKING:
+    from .encodings import Meaning
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,19 @@ def _convert_nan(x: z3.BitVecRef, src: _Format, dst: _Format) -> z3.BitVecRef:
 _ROUNDING = {0: z3.RNE(), 1: z3.RTN(), 2: z3.RTP(), 3: z3.RTZ()}
 
 
-def _rounding(rm: z3.BitVecRef) -> z3.FPRMRef:
-    """The Z3 rounding mode of a VEX rounding-mode operand (see the module docstring for literal 0)."""
+_NEAREST = {"even": z3.RNE(), "away": z3.RNA(), "exact": z3.RNE()}
+
+
+def _rounding(rm: z3.BitVecRef, meaning: Meaning | None) -> z3.FPRMRef:
+    """The Z3 rounding mode of a VEX rounding-mode operand. A literal 0 means what the instruction says
+    (`Meaning.nearest`): VEX writes it for ties-to-even, ties-away and round-to-odd alike."""
     if z3.is_bv_value(rm) and rm.as_long() == 0:
-        raise NotModelled("FP op with a literal round-to-nearest mode, which VEX also writes for "
-                          "FCVTAS/FCVTAU/FRINTA (ties away) and FCVTXN (round to odd)")
+        nearest = meaning.nearest if meaning else None
+        if nearest not in _NEAREST:
+            raise NotModelled("FP op with a literal round-to-nearest mode, which VEX writes for "
+                              "ties to even (FCVTNS, FRINTN), ties away (FCVTAS, FRINTA) and round to odd "
+                              "(FCVTXN) alike" + (f"; here from {meaning.instruction}" if meaning else ""))
+        return _NEAREST[nearest]
     value = z3.simplify(rm)
     if not z3.is_bv_value(value) or value.as_long() not in _ROUNDING:
         raise NotModelled(f"FP rounding mode {value}")
@@ -141,21 +151,84 @@ _ARITHMETIC: dict[str, Callable] = {
 }
 
 
-def _arithmetic(fn: Callable, fmt: _Format) -> Callable:
+def _arithmetic(family: str, fmt: _Format, meaning: Meaning | None) -> Callable:
     """(rm, a, b) -> a op b, rounded."""
+    fn = _ARITHMETIC[family]
+    if family == "Mul" and meaning and meaning.mulx:
+        return _multiply_extended(fmt)
 
     def op(rm, a, b):
-        mode = _rounding(rm)
+        mode = _rounding(rm, meaning)
+        if meaning and meaning.nearest == "exact":
+            _require_exact_scaling(family, b, fmt)
         return _process_nans([a, b], fmt, _encode(fn(mode, _value(a, fmt), _value(b, fmt)), fmt))
 
     return op
 
 
-def _rounded_unary(fn: Callable, fmt: _Format) -> Callable:
+def _require_exact_scaling(family: str, factor: z3.BitVecRef, fmt: _Format) -> None:
+    """A fixed-point SCVTF/UCVTF scales the converted integer by 2^-fbits, which is exact for every
+    integer (the smallest product, 2^-64, is a normal number): the rounding mode cannot matter."""
+    exponent = z3.simplify(z3.Extract(fmt.bits - 2, fmt.sbits - 1, factor))
+    fraction = z3.simplify(z3.Extract(fmt.sbits - 2, 0, factor))
+    bias = (1 << (fmt.ebits - 1)) - 1
+    if (family != "Mul" or not z3.is_bv_value(exponent) or not z3.is_bv_value(fraction) or fraction.as_long()
+            or not bias - 64 <= exponent.as_long() <= bias or z3.is_true(z3.simplify(factor < 0))):
+        raise NotModelled(f"FP {family} with a literal rounding mode that is not an exact scaling")
+
+
+def _multiply_extended(fmt: _Format) -> Callable:
+    """FMULX (Arm ARM FPMulX): FMUL, but 0 x inf is 2 with the sign of the product, not a NaN."""
+
+    def op(rm, a, b):
+        mode = _rounding(rm, None)
+        x, y = _value(a, fmt), _value(b, fmt)
+        zero_times_infinity = z3.Or(z3.And(z3.fpIsZero(x), z3.fpIsInf(y)), z3.And(z3.fpIsInf(x), z3.fpIsZero(y)))
+        two = z3.BitVecVal(1 << (fmt.bits - 2), fmt.bits)  # exponent = bias + 1, fraction 0
+        sign = (a ^ b) & fmt.sign_bit
+        product = z3.If(zero_times_infinity, two | sign, _encode(z3.fpMul(mode, x, y), fmt))
+        return _process_nans([a, b], fmt, product)
+
+    return op
+
+
+def fused_multiply_add(mode: z3.FPRMRef, addend: z3.BitVecRef, a: z3.BitVecRef, b: z3.BitVecRef,
+                       fmt: _Format) -> z3.BitVecRef:
+    """Arm ARM FPMulAdd: addend + a x b rounded once. NaNs: addend, a, b in that order, except that a
+    quiet NaN addend with 0 x inf gives the default NaN (the product's invalid operation wins)."""
+    x, y = _value(a, fmt), _value(b, fmt)
+    zero_times_infinity = z3.Or(z3.And(z3.fpIsZero(x), z3.fpIsInf(y)), z3.And(z3.fpIsInf(x), z3.fpIsZero(y)))
+    result = _process_nans([addend, a, b], fmt, _encode(z3.fpFMA(mode, x, y, _value(addend, fmt)), fmt))
+    quiet_addend = z3.And(_is_nan(addend, fmt), z3.Not(_is_signalling(addend, fmt)))
+    return z3.If(z3.And(quiet_addend, zero_times_infinity), z3.BitVecVal(fmt.default_nan, fmt.bits), result)
+
+
+def _min_max(rule: str, fmt: _Format) -> Callable:
+    """FMAX/FMIN (Arm ARM FPMax/FPMin): NaNs propagate; FMAXNM/FMINNM (FPMaxNum/FPMinNum): a quiet NaN
+    against a number loses (it counts as -inf for max, +inf for min). +0 is larger than -0."""
+    is_max = rule.startswith("max")
+    losing_infinity = ((1 << fmt.ebits) - 1) << (fmt.sbits - 1) | (fmt.sign_bit if is_max else 0)
+
+    def op(a, b):
+        if rule.endswith("nm"):
+            quiet_a = z3.And(_is_nan(a, fmt), z3.Not(_is_signalling(a, fmt)))
+            quiet_b = z3.And(_is_nan(b, fmt), z3.Not(_is_signalling(b, fmt)))
+            a, b = (z3.If(z3.And(quiet_a, z3.Not(quiet_b)), z3.BitVecVal(losing_infinity, fmt.bits), a),
+                    z3.If(z3.And(quiet_b, z3.Not(quiet_a)), z3.BitVecVal(losing_infinity, fmt.bits), b))
+        x, y = _value(a, fmt), _value(b, fmt)
+        first_wins = z3.fpGT(x, y) if is_max else z3.fpLT(x, y)
+        both_zero = z3.And(z3.fpIsZero(x), z3.fpIsZero(y))
+        zero = (a & b) if is_max else (a | b)  # the sign of max(+0, -0) is the AND of the signs
+        return _process_nans([a, b], fmt, z3.If(both_zero, zero, z3.If(first_wins, a, b)))
+
+    return op
+
+
+def _rounded_unary(fn: Callable, fmt: _Format, meaning: Meaning | None) -> Callable:
     """(rm, a) -> fn(a), rounded: square root and round-to-integral (FRINT*)."""
 
     def op(rm, a):
-        mode = _rounding(rm)
+        mode = _rounding(rm, meaning)
         return _process_nans([a], fmt, _encode(fn(mode, _value(a, fmt)), fmt))
 
     return op
@@ -185,27 +258,37 @@ def _compare(fmt: _Format) -> Callable:
     return compare
 
 
-def _float_to_float(src: _Format, dst: _Format) -> Callable:
-    """FCVT between sizes: exact when widening (VEX: unary), rounded when narrowing (VEX: (rm, a))."""
+def _float_to_float(src: _Format, dst: _Format, meaning: Meaning | None) -> Callable:
+    """FCVT between sizes: exact when widening (VEX: unary), rounded when narrowing (VEX: (rm, a));
+    FCVTXN narrows rounding to odd (truncate, then set the last bit if anything was lost)."""
 
     def widen(a):
         return z3.If(_is_nan(a, src), _convert_nan(a, src, dst),
                      z3.fpToIEEEBV(z3.fpFPToFP(z3.RNE(), _value(a, src), dst.sort)))
 
     def narrow(rm, a):
-        mode = _rounding(rm)
+        if meaning and meaning.nearest == "odd" and z3.is_bv_value(rm) and rm.as_long() == 0:
+            return _narrow_to_odd(a)
+        mode = _rounding(rm, meaning)
         return z3.If(_is_nan(a, src), _convert_nan(a, src, dst),
                      _encode(z3.fpFPToFP(mode, _value(a, src), dst.sort), dst))
+
+    def _narrow_to_odd(a):
+        value = _value(a, src)
+        truncated = z3.fpFPToFP(z3.RTZ(), value, dst.sort)
+        inexact = z3.Not(z3.fpEQ(z3.fpFPToFP(z3.RNE(), truncated, src.sort), value))
+        bits = z3.fpToIEEEBV(truncated)
+        return z3.If(_is_nan(a, src), _convert_nan(a, src, dst), z3.If(inexact, bits | 1, bits))
 
     return widen if dst.sbits > src.sbits else narrow
 
 
-def _float_to_int(fmt: _Format, bits: int, signed: bool) -> Callable:
+def _float_to_int(fmt: _Format, bits: int, signed: bool, meaning: Meaning | None) -> Callable:
     """(rm, a) -> the integer: rounded by rm, saturated to the range, 0 for a NaN (Arm ARM FPToFixed)."""
     low, high = (-(1 << (bits - 1)), 1 << (bits - 1)) if signed else (0, 1 << bits)
 
     def convert(rm, a):
-        mode = _rounding(rm)
+        mode = _rounding(rm, meaning)
         rounded = z3.fpRoundToIntegral(mode, _value(a, fmt))
         in_range = (z3.fpToSBV if signed else z3.fpToUBV)(z3.RTZ(), rounded, z3.BitVecSort(bits))
         return z3.If(_is_nan(a, fmt), z3.BitVecVal(0, bits),
@@ -215,7 +298,7 @@ def _float_to_int(fmt: _Format, bits: int, signed: bool) -> Callable:
     return convert
 
 
-def _int_to_float(bits: int, signed: bool, fmt: _Format) -> Callable:
+def _int_to_float(bits: int, signed: bool, fmt: _Format, meaning: Meaning | None) -> Callable:
     """SCVTF/UCVTF: exact when the integer fits the significand (VEX: unary), else (rm, a), rounded."""
     to_fp = z3.fpSignedToFP if signed else z3.fpUnsignedToFP
 
@@ -223,7 +306,7 @@ def _int_to_float(bits: int, signed: bool, fmt: _Format) -> Callable:
         return z3.fpToIEEEBV(to_fp(z3.RNE(), a, fmt.sort))
 
     def rounded(rm, a):
-        return z3.fpToIEEEBV(to_fp(_rounding(rm), a, fmt.sort))
+        return z3.fpToIEEEBV(to_fp(_rounding(rm, meaning), a, fmt.sort))
 
     return exact if bits <= fmt.sbits else rounded
 
@@ -243,17 +326,23 @@ def _lane_compare(fn: Callable, fmt: _Format) -> Callable:
 _LANE_COMPARES = {"CmpEQ": z3.fpEQ, "CmpLT": z3.fpLT, "CmpLE": z3.fpLEQ}
 
 
-def _lane_op(family: str, fmt: _Format, count: int) -> Callable | None:
+def _lane_op(family: str, fmt: _Format, count: int, meaning: Meaning | None) -> Callable | None:
     """`Iop_<family><bits>Fx<count>` on a V128: the scalar function on each lane."""
 
     def lanes(value):
         return _lanes(value, fmt.bits, count)
 
+    def pairs(a, b):  # lane by lane, in the order the instruction takes them
+        return [(y, x) if meaning and meaning.swapped else (x, y) for x, y in zip(lanes(a), lanes(b))]
+
     if family in _ARITHMETIC:
-        fn = _arithmetic(_ARITHMETIC[family], fmt)
-        return lambda rm, a, b: _join([fn(rm, x, y) for x, y in zip(lanes(a), lanes(b))])
+        fn = _arithmetic(family, fmt, meaning)
+        return lambda rm, a, b: _join([fn(rm, x, y) for x, y in pairs(a, b)])
+    if family in ("Min", "Max"):
+        fn = _min_max(meaning.nan_rule, fmt)
+        return lambda a, b: _join([fn(x, y) for x, y in pairs(a, b)])
     if family == "Sqrt":
-        fn = _rounded_unary(z3.fpSqrt, fmt)
+        fn = _rounded_unary(z3.fpSqrt, fmt, meaning)
         return lambda rm, a: _join([fn(rm, x) for x in lanes(a)])
     if family in ("Neg", "Abs"):
         fn = (_negate if family == "Neg" else _absolute)(fmt)
@@ -266,14 +355,15 @@ def _lane_op(family: str, fmt: _Format, count: int) -> Callable | None:
 
 # --- ops the front end gives more than one meaning ---------------------------------------------------
 
-_AMBIGUOUS = {
-    "Min": "FMIN and FMINNM (and their pairwise and across-lane forms) lift to it, but treat NaNs differently",
-    "Max": "FMAX and FMAXNM (and their pairwise and across-lane forms) lift to it, but treat NaNs differently",
-}
-_AMBIGUOUS_LANES = {
-    **_AMBIGUOUS,
-    "Add": "FADDP (vector) lifts to it with each pair's operands swapped, which changes the NaN it returns",
-}
+def _ambiguity(family: str, meaning: Meaning | None) -> str | None:
+    """Why the lane op `family` cannot be modelled with this meaning (None: it can)."""
+    if family in ("Min", "Max") and not (meaning and meaning.nan_rule and meaning.nan_rule.startswith(family.lower())):
+        return (f"F{family.upper()} and F{family.upper()}NM (and their pairwise and across-lane forms) lift "
+                "to it, but treat NaNs differently, and the instruction is not one encodings.py knows")
+    if family == "Add" and meaning is None:
+        return ("FADD and FADDP (vector) lift to it, FADDP with each pair's operands swapped, and the "
+                "instruction is not one encodings.py knows")
+    return None
 
 
 def _refuse(op: str, reason: str) -> Callable:
@@ -294,13 +384,11 @@ _REINTERPRET = re.compile(r"Iop_Reinterp(?:F(?P<f1>32|64)asI(?P<i1>32|64)|I(?P<i
 _LANES = re.compile(r"Iop_(?P<family>[A-Za-z]+?)(?P<bits>32|64)Fx(?P<count>2|4)$")
 
 
-def _scalar(op: str, family: str, fmt: _Format) -> Callable:
-    if family in _AMBIGUOUS:
-        return _refuse(op, _AMBIGUOUS[family])
+def _scalar(family: str, fmt: _Format, meaning: Meaning | None) -> Callable:
     if family in _ARITHMETIC:
-        return _arithmetic(_ARITHMETIC[family], fmt)
+        return _arithmetic(family, fmt, meaning)
     if family == "Sqrt":
-        return _rounded_unary(z3.fpSqrt, fmt)
+        return _rounded_unary(z3.fpSqrt, fmt, meaning)
     if family == "Neg":
         return _negate(fmt)
     if family == "Abs":
@@ -308,19 +396,20 @@ def _scalar(op: str, family: str, fmt: _Format) -> Callable:
     return _compare(fmt)
 
 
-def decode(op: str) -> Callable | None:
-    """A Z3 function on bit patterns for the VEX FP op `op`, or None when it is not modelled."""
+def decode(op: str, meaning: Meaning | None = None) -> Callable | None:
+    """A Z3 function on bit patterns for the VEX FP op `op`, or None when it is not modelled.
+    `meaning`: what the instruction being executed means, when encodings.py knows it."""
     if match := _SCALAR.match(op):
-        return _scalar(op, match["family"], FORMATS[int(match["bits"])])
+        return _scalar(match["family"], FORMATS[int(match["bits"])], meaning)
     if match := _ROUND_TO_INT.match(op):
-        return _rounded_unary(z3.fpRoundToIntegral, FORMATS[int(match["bits"])])
+        return _rounded_unary(z3.fpRoundToIntegral, FORMATS[int(match["bits"])], meaning)
     if match := _FLOAT_TO_FLOAT.match(op):
         src, dst = int(match["src"]), int(match["dst"])
-        return _float_to_float(FORMATS[src], FORMATS[dst]) if src != dst else None
+        return _float_to_float(FORMATS[src], FORMATS[dst], meaning) if src != dst else None
     if match := _FLOAT_TO_INT.match(op):
-        return _float_to_int(FORMATS[int(match["src"])], int(match["dst"]), match["sign"] == "S")
+        return _float_to_int(FORMATS[int(match["src"])], int(match["dst"]), match["sign"] == "S", meaning)
     if match := _INT_TO_FLOAT.match(op):
-        return _int_to_float(int(match["src"]), match["sign"] == "S", FORMATS[int(match["dst"])])
+        return _int_to_float(int(match["src"]), match["sign"] == "S", FORMATS[int(match["dst"])], meaning)
     if match := _REINTERPRET.match(op):
         widths = {int(b) for b in match.groups() if b}
         fmt = FORMATS[widths.pop()]
@@ -329,7 +418,7 @@ def decode(op: str) -> Callable | None:
         bits, count = int(match["bits"]), int(match["count"])
         if bits * count != 128:
             return None
-        if match["family"] in _AMBIGUOUS_LANES:
-            return _refuse(op, _AMBIGUOUS_LANES[match["family"]])
-        return _lane_op(match["family"], FORMATS[bits], count)
+        if reason := _ambiguity(match["family"], meaning):
+            return _refuse(op, reason)
+        return _lane_op(match["family"], FORMATS[bits], count, meaning)
     return None

@@ -17,6 +17,7 @@ import z3
 
 from ..errors import NotModelled
 from . import fp, vector
+from .encodings import Meaning
 
 # Floating-point values are kept as their IEEE bit patterns; FP operations (fp.py) convert to Z3's FP
 # theory and back, handling NaN payloads on the bit patterns, where Z3 has a single NaN.
@@ -207,7 +208,7 @@ def _convert(src: int, how: str, dst: int) -> Callable:
     raise NotModelled(f"VEX op Iop_{src}{how}to{dst}")
 
 
-def _decode(op: str) -> Callable:
+def _decode(op: str, meaning: Meaning | None) -> Callable:
     if op in _V128:
         return _V128[op]
     match = _CONVERT_RE.match(op)
@@ -224,20 +225,21 @@ def _decode(op: str) -> Callable:
             return _UNARY["Not"]
     if op == "Iop_Not1":
         return _UNARY["Not"]
-    lane_op = vector.decode(op) or fp.decode(op)  # SIMD lane ops (element size x lane count), then FP ops
+    lane_op = vector.decode(op) or fp.decode(op, meaning)  # SIMD lane ops (element size x lane count), then FP
     if lane_op is not None:
         return lane_op
     raise NotModelled(f"VEX op {op}")
 
 
-_CACHE: dict[str, Callable] = {}
+_CACHE: dict[tuple[str, Meaning | None], Callable] = {}
 
 
-def apply(op: str, args: list[z3.BitVecRef]) -> z3.BitVecRef:
-    """Apply VEX op `op` (e.g. "Iop_Add64") to Z3 bit-vector arguments."""
-    fn = _CACHE.get(op)
+def apply(op: str, args: list[z3.BitVecRef], meaning: Meaning | None = None) -> z3.BitVecRef:
+    """Apply VEX op `op` (e.g. "Iop_Add64") to Z3 bit-vector arguments. `meaning`: what the instruction
+    means where its ops do not say (encodings.py); only FP ops look at it."""
+    fn = _CACHE.get((op, meaning))
     if fn is None:
-        fn = _CACHE[op] = _decode(op)
+        fn = _CACHE[(op, meaning)] = _decode(op, meaning)
     try:
         return fn(*args)
     except (TypeError, z3.Z3Exception) as exc:  # arity or width that the pattern does not fit
