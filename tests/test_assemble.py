@@ -153,9 +153,10 @@ def test_reserved_prefix_is_rejected():
     assert (error.kind, error.line, error.column) == ("label", 2, 3)
 
 
-def test_literal_pool_is_not_modelled():
-    error = not_modelled("nop\nldr x0, =0x123456789")
-    assert (error.what, error.offset) == ("literal pool (ldr =constant)", 4)
+def test_the_literal_pool_is_split_off_the_code():
+    program = assemble(clean("nop\nldr x0, =0x123456789\nldr w1, =5"))
+    assert len(program.code) == 12 and [i.offset for i in program.instructions] == [0, 4, 8]
+    assert program.pool == bytes.fromhex("05000000" "8967452301000000")  # gas sorts its pool by size
 
 
 def test_unpredictable_encoding_is_not_modelled():

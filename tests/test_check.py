@@ -225,8 +225,6 @@ def test_sum_of_monomials_normalisation_decides_strength_reduction():
     ("adr x0, .", "PC-relative address"),
     ("adrp x0, 1f\n1: nop", "label inside the snippet"),
     ("add x0, x0, :tprel_lo12:sym", "reference to symbol sym (R_AARCH64_TLSLE_ADD_TPREL_LO12)"),
-    ("1: ldr x0, 1b", "literal load"),
-    ("ldr x0, =0x123456789abc", "literal pool"),
     ("ldp x0, x0, [x1]", "unpredictable"),
 ])
 def test_position_dependent_and_unpredictable_code_is_unsupported_with_its_line(candidate, what):
@@ -234,6 +232,25 @@ def test_position_dependent_and_unpredictable_code_is_unsupported_with_its_line(
     assert result.verdict == Verdict.unsupported, result.reason
     (item,) = result.unsupported
     assert what in item.what and item.line == 2, item
+
+
+@pytest.mark.parametrize("source, candidate", [
+    ("ldr x0, =0x123456789abc", "movz x0, #0x9abc\nmovk x0, #0x5678, lsl #16\nmovk x0, #0x1234, lsl #32"),
+    ("ldr w0, =0x12345678\nldr x1, =0x1", "mov w0, #0x5678\nmovk w0, #0x1234, lsl #16\nmov x1, #1"),
+    ("ldrsw x0, =0x80000000", "mov x0, #-0x80000000"),
+    ("ldr d0, =0x3ff0000000000000", "fmov d0, #1.0"),
+    ("ldr q0, =0x0", "movi v0.2d, #0"),
+    ("nop\nldr w0, 1f\n1: nop", "nop\nmov w0, #0x201f\nmovk w0, #0xd503, lsl #16\nnop"),  # its own code
+])
+def test_literal_loads_of_the_snippets_own_bytes_are_constants(source, candidate):
+    result = check(source, candidate)
+    assert result.verdict == Verdict.equivalent, result.reason
+
+
+def test_a_wrong_literal_is_caught_and_replayed():
+    result = check("ldr x0, =0x1111\nldr x1, [x2]\nadd x0, x0, x1", "ldr x1, [x2]\nadd x0, x1, #0x1000")
+    cex = assert_not_equivalent(result, "x0")
+    assert cex.confirmed
 
 
 def test_rotate_and_mask_shifts_normalise_like_multiplications():

@@ -111,6 +111,7 @@ class Program:
     instructions: list[AssembledInstruction]  # offset order; one per 4 bytes of code
     labels: dict[str, int]  # labels defined in the snippet -> offset; a redefined `1:` is "1 (line 7)"
     relocations: dict[int, Relocation]  # instruction offset -> reference to a symbol not defined in the snippet
+    pool: bytes = b""  # the literal pool (`ldr x0, =constant`) gas places after the last instruction
 
     def line_of(self, offset: int) -> int | None:
         """The user's line of the instruction at (or containing) byte `offset`, None outside the code."""
@@ -442,9 +443,7 @@ def _assemble(snippet: Snippet, *, timeout: float = 10.0) -> Program:
             labels[statement.label] = offset
 
     try:
-        if len(code) > 4 * len(instructions):
-            literal_load = next((i for i in instructions if re.search(r",\s*=", i.text)), None)
-            raise NotModelled("literal pool (ldr =constant)", literal_load.offset if literal_load else None)
+        code, pool = _split_literal_pool(code, instructions)
         relocations = _read_relocations(object_file, symbols, instruction_at)
         unpredictable = _unpredictable(diagnostics, offset_of)
         if unpredictable is not None:
@@ -454,4 +453,14 @@ def _assemble(snippet: Snippet, *, timeout: float = 10.0) -> Program:
         if statement is not None:
             exc.line, exc.instruction = statement.line, statement.text
         raise
-    return Program(code, instructions, labels, relocations)
+    return Program(code, instructions, labels, relocations, pool)
+
+
+def _split_literal_pool(code: bytes, instructions: list[AssembledInstruction]) -> tuple[bytes, bytes]:
+    """(instructions, literal pool): the pool is data after the last instruction (the end of the snippet
+    is where the instructions end). Data between instructions (`.ltorg`) is not modelled."""
+    end = 4 * len(instructions)
+    if len(code) > end and any(instruction.offset != 4 * k for k, instruction in enumerate(instructions)):
+        gap = next(4 * k for k, instruction in enumerate(instructions) if instruction.offset != 4 * k)
+        raise NotModelled("data between instructions (a literal pool placed by .ltorg)", gap - 4 if gap else None)
+    return code[:end], code[end:]

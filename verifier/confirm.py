@@ -101,6 +101,7 @@ def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction]
     for name, program in programs.items():
         code, branches = linked_for_replay(program, addresses)
         outcomes[name] = run_isolated(code, machine_state(registers, nzcv, memory), branches, timeout=timeout,
+                                      pool=program.pool,
                                       call_stubs=call_stubs(predictions[name]))
         problems += mismatches(name, predictions[name], outcomes[name])
     if problems:

@@ -59,6 +59,15 @@ class SymbolConstant:
     bits: int
 
 
+@dataclass(frozen=True)
+class LiteralLoad:
+    """A literal load (`ldr x0, =c`, `ldr x0, label`) of the snippet's own bytes: the value is known."""
+
+    address: int  # the constant address VEX loads from (the block's address is the instruction's offset)
+    value: int
+    bits: int
+
+
 @dataclass
 class Block:
     start: int
@@ -68,6 +77,7 @@ class Block:
     symbol: SymbolConstant | None = None
     meaning: Meaning | None = None  # the one instruction's meaning, where its VEX ops do not say
     fused: FusedMultiplyAdd | None = None  # the one instruction, run instead of its IR
+    literal: LiteralLoad | None = None  # the one instruction loads these bytes of the snippet itself
 
 
 @dataclass
@@ -85,10 +95,13 @@ def lift(program: Program) -> ControlFlowGraph:
     all_references = symbols.references(program.relocations, BRANCH_RELOCATIONS)  # data and calls
     references = {r.offset: r for r in all_references if r.type not in CALL_RELOCATIONS}
 
-    read_alone: dict[int, Meaning | FusedMultiplyAdd] = {}  # offset -> what encodings.py knows of it
+    read_alone: dict[int, Meaning | FusedMultiplyAdd | int] = {}  # offset -> what we know of it (int: literal target)
     for instruction in program.instructions:
         word, offset = instruction.encoding, instruction.offset
         pc_relative = _pc_relative_kind(word)
+        if pc_relative == "literal load (ldr label)" and offset not in references:
+            read_alone[offset] = offset + _signed(word >> 5 & 0x7FFFF, 19) * 4
+            continue
         if pc_relative and offset not in references:
             raise NotModelled(f"PC-relative {pc_relative} of a label inside the snippet", offset)
         known = encodings.fused_of(word) or encodings.meaning_of(word)
@@ -113,7 +126,7 @@ def lift(program: Program) -> ControlFlowGraph:
 
 
 def _lift_block(program: Program, start: int, references: dict[int, SymbolReference],
-                read_alone: dict[int, Meaning | FusedMultiplyAdd]) -> Block:
+                read_alone: dict[int, Meaning | FusedMultiplyAdd | int]) -> Block:
     code = program.code
     if start in references:
         irsb, symbol = _lift_relocated(program, references[start])
@@ -128,7 +141,9 @@ def _lift_block(program: Program, start: int, references: dict[int, SymbolRefere
 
     block = Block(start, irsb, symbol=symbol)
     known = read_alone.get(start)
-    if isinstance(known, FusedMultiplyAdd):
+    if isinstance(known, int):
+        block.literal = _literal_load(program, start, irsb, known)
+    elif isinstance(known, FusedMultiplyAdd):
         if any(isinstance(stmt, pyvex.stmt.Exit) for stmt in irsb.statements) or irsb.jumpkind != "Ijk_Boring":
             raise NotModelled(f"{known.instruction} that VEX lifts with a control transfer", start)
         block.fused = known
@@ -203,6 +218,30 @@ def _lift_relocated(program: Program, reference: SymbolReference) -> tuple[pyvex
             or _ir_text(irsb).replace(str(constant), "K") != _ir_text(lifted[1][1]).replace(str(other), "K")):
         raise NotModelled(f"{what}: VEX's IR for the field is not the expected constant", offset)
     return irsb, SymbolConstant(reference, constant.value, bits)
+
+
+def _signed(value: int, bits: int) -> int:
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
+def _literal_load(program: Program, offset: int, irsb: pyvex.IRSB, target: int) -> LiteralLoad | None:
+    """The bytes a literal load reads from the snippet (its code or its literal pool), which must be
+    fixed: inside the snippet, not an instruction a relocation changes. None for a prefetch (no load)."""
+    loads = [expr for stmt in irsb.statements for expr in stmt.expressions if isinstance(expr, pyvex.expr.Load)]
+    if not loads:
+        return None
+    image = program.code + program.pool
+    (load,) = loads if len(loads) == 1 else (None,)
+    if load is None or not isinstance(load.addr, pyvex.expr.Const) or load.addr.con.value != target:
+        raise NotModelled("literal load that VEX lifts in an unexpected way", offset)
+    size = pyvex.const.get_type_size(load.ty) // 8
+    if not (0 <= target and target + size <= len(image)):
+        raise NotModelled(f"literal load from offset {target:#x}, outside the snippet", offset)
+    if any(target < relocated + 4 and relocated < target + size for relocated in program.relocations):
+        raise NotModelled("literal load of an instruction the linker changes", offset)
+    if load.end != "Iend_LE":
+        raise NotModelled("big-endian memory access", offset)
+    return LiteralLoad(target, int.from_bytes(image[target:target + size], "little"), size * 8)
 
 
 def _ir_text(irsb: pyvex.IRSB) -> str:

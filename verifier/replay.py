@@ -149,17 +149,23 @@ class _Layout:
     code: bytes
     mapped_code_size: int
     label_at_stub: dict[int, str]
+    pool: bytes = b""  # the literal pool, right after the code: read by literal loads, never run
 
     @property
     def end(self) -> int:
+        """Where the instructions end: reaching it is falling off the snippet."""
         return CODE_BASE + len(self.code)
 
+    @property
+    def image_end(self) -> int:
+        return self.end + len(self.pool)
 
-def _link(code: bytes, branches_to_external: dict[int, tuple[str, str]]) -> _Layout:
+
+def _link(code: bytes, branches_to_external: dict[int, tuple[str, str]], pool: bytes = b"") -> _Layout:
     """Point each branch to an external label at that label's stub. Raises ValueError for what cannot be linked."""
     if len(code) % 4:
         raise ValueError(f"code length {len(code)} is not a multiple of 4")
-    mapped_code_size = _round_up_to_page(max(len(code), 1))
+    mapped_code_size = _round_up_to_page(max(len(code) + len(pool), 1))
     stub_base = CODE_BASE + mapped_code_size + PAGE_SIZE  # a guard page keeps stubs apart from the fall-through address
     labels = list(dict.fromkeys(label for _, label in branches_to_external.values()))
     stub_of_label = {label: stub_base + 4 * k for k, label in enumerate(labels)}
@@ -182,7 +188,7 @@ def _link(code: bytes, branches_to_external: dict[int, tuple[str, str]]) -> _Lay
         field_mask = ((1 << branch_field.bits) - 1) << branch_field.shift
         word = (word & ~field_mask) | ((word_offset << branch_field.shift) & field_mask)
         linked[offset : offset + 4] = word.to_bytes(4, "little")
-    return _Layout(bytes(linked), mapped_code_size, {stub: label for label, stub in stub_of_label.items()})
+    return _Layout(bytes(linked), mapped_code_size, {stub: label for label, stub in stub_of_label.items()}, pool)
 
 
 def _forbidden_access(address: int, size: int, layout: _Layout, is_write: bool) -> str | None:
@@ -193,7 +199,7 @@ def _forbidden_access(address: int, size: int, layout: _Layout, is_write: bool) 
             f"access to {size} bytes at {address:#x} touches the top 4 KiB page of the address space, "
             "where unicorn loses stores"
         )
-    reads_own_code = not is_write and CODE_BASE <= address and last < layout.end
+    reads_own_code = not is_write and CODE_BASE <= address and last < layout.image_end
     if address < CODE_BASE + CODE_REGION_SIZE and last >= CODE_BASE and not reads_own_code:
         return (
             f"access to {size} bytes at {address:#x} touches the replay's reserved code region "
@@ -219,7 +225,7 @@ class _Replay:
         self.uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         self.uc.ctl_set_cpu_model(arm64.UC_CPU_ARM64_MAX)  # newest instructions (LSE, etc.)
         self.uc.mem_map(CODE_BASE, layout.mapped_code_size, UC_PROT_READ | UC_PROT_EXEC)
-        self.uc.mem_write(CODE_BASE, layout.code)
+        self.uc.mem_write(CODE_BASE, layout.code + layout.pool)
         self._set_registers(initial)
         for address, value in initial.memory.items():
             self._map_pages(address, 1)
@@ -345,17 +351,18 @@ def run(
     *,
     max_instructions: int = 10_000,
     call_stubs: list[CallStub] = (),
+    pool: bytes = b"",
 ) -> RunOutcome:
     """Run `code` at CODE_BASE from `initial` until it exits; see the module docstring for the model.
 
     `branches_to_external` maps the offset of each branch to an external label, assembled with a zero
-    offset, to (relocation type, label). Raises ValueError for inputs that cannot be replayed at all
+    offset, to (relocation type, label). `pool`: the literal pool, placed right after the code. Raises ValueError for inputs that cannot be replayed at all
     (unknown relocation type, malformed state); problems of the run itself come back as exit "error".
     """
     _check_state(initial)
     if max_instructions <= 0:
         raise ValueError("max_instructions must be positive")
-    layout = _link(code, branches_to_external or {})
+    layout = _link(code, branches_to_external or {}, pool)
     for address in initial.memory:
         reason = _forbidden_access(address, 1, layout, is_write=True)
         if reason is not None:
@@ -489,6 +496,7 @@ def run_isolated(
     max_instructions: int = 10_000,
     timeout: float = 10.0,
     call_stubs: list[CallStub] = (),
+    pool: bytes = b"",
 ) -> RunOutcome:
     """`run` in the persistent worker process: same outcome, but a crash or hang becomes exit "error".
 
@@ -497,7 +505,8 @@ def run_isolated(
     `timeout` seconds, gives exit "error" and a fresh worker for the next call. ValueErrors from `run`
     are re-raised here.
     """
-    request = ((code, initial, branches_to_external), {"max_instructions": max_instructions, "call_stubs": list(call_stubs)})
+    request = ((code, initial, branches_to_external),
+               {"max_instructions": max_instructions, "call_stubs": list(call_stubs), "pool": pool})
     with _worker_lock:
         status, payload = _ask_worker(request, timeout)
         if status == "died":  # perhaps while idle, before this request: try once more on a fresh worker

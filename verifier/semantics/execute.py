@@ -17,7 +17,7 @@ import pyvex
 import z3
 
 from ..errors import NotModelled
-from ..lift import Block, ControlFlowGraph, SymbolConstant, Target
+from ..lift import Block, ControlFlowGraph, LiteralLoad, SymbolConstant, Target
 from ..symbols import address_variable as symbol_address
 from . import calls, helpers, ops
 from .encodings import Meaning
@@ -108,7 +108,7 @@ def execute_block(block: Block, state: State, guard: z3.BoolRef) -> list[Transfe
     temps: dict[int, z3.BitVecRef] = {}
     transfers: list[Transfer] = []
     current = block.start
-    evaluator = _Evaluator(irsb, temps, state, block.symbol, block.meaning)
+    evaluator = _Evaluator(irsb, temps, state, block.symbol, block.meaning, block.literal)
     if block.fused is not None:  # VEX's IR for it is wrong (encodings.py): run the model instead
         try:
             block.fused.apply(state.regs)
@@ -171,10 +171,12 @@ class _Evaluator:
     """VEX expression -> Z3 term, reading temporaries, registers and memory of the current state."""
 
     def __init__(self, irsb: pyvex.IRSB, temps: dict[int, z3.BitVecRef], state: State,
-                 symbol: SymbolConstant | None = None, meaning: Meaning | None = None):
+                 symbol: SymbolConstant | None = None, meaning: Meaning | None = None,
+                 literal: LiteralLoad | None = None):
         self.irsb = irsb
         self.symbol = symbol  # a relocated instruction: its field's constant stands for the linked value
         self.meaning = meaning  # an instruction whose FP ops need it (encodings.py)
+        self.literal = literal  # a literal load of the snippet's own bytes: their value
         self.temps = temps
         self.state = state
         self.guard = z3.BoolVal(True)  # path condition of the statement being evaluated
@@ -198,6 +200,8 @@ class _Evaluator:
             return z3.If(self.eval(expr.cond) == 1, self.eval(expr.iftrue), self.eval(expr.iffalse))
         if isinstance(expr, pyvex.expr.Load):
             _require_little_endian(expr.end)
+            if self.literal is not None:  # lift.py checked that this is its one load, from that address
+                return z3.BitVecVal(self.literal.value, self.literal.bits)
             address = self.eval(expr.addr)
             size = ops.type_bits(expr.ty) // 8
             self.state.accesses.append(MemoryAccess("load", self.guard, address, size, self.instruction))
