@@ -383,8 +383,17 @@ def _read_relocations(
                 statement.line,
                 statement.column,
             )
+        if offset not in instruction_at:  # in the literal pool: `ldr x0, =sym`
+            raise NotModelled(f"address of symbol {symbol.name} in a literal pool ({kind}; "
+                              f"adrp + add :lo12: is modelled)", _literal_load_of(offset, instruction_at))
         relocations[offset] = Relocation(offset, kind, symbol.name, addend)
     return relocations
+
+
+def _literal_load_of(pool_offset: int, instruction_at: dict[int, Statement]) -> int | None:
+    """The offset of the instruction whose `=...` operand gas put at `pool_offset`, if one can be found."""
+    literal_loads = [offset for offset, statement in sorted(instruction_at.items()) if "=" in statement.text]
+    return literal_loads[0] if len(literal_loads) == 1 else None
 
 
 def _unpredictable(diagnostics: list[_Diagnostic], offset_of: dict[Statement, int]) -> NotModelled | None:
