@@ -45,6 +45,10 @@ MOVES = [
     "mov x0, x1", "mov w0, w1", "mov x0, #0", "mov x0, #-1", "mov w0, #0xffff0000", "mov x0, #0x1234",
     "movz x0, #0xbeef, lsl #48", "movz w0, #1, lsl #16", "movn x0, #5", "movn w0, #0, lsl #16",
     "movk x0, #0xcafe, lsl #32", "movk w0, #7", "movk x0, #0xffff", "mov x0, #0xffffffffffff0000",
+    # literal loads of the snippet's own bytes: the literal pool after the code, or an instruction
+    "ldr x0, =0x123456789abcdef0", "ldr w0, =0xdeadbeef", "ldrsw x0, =0x80000000", "ldr d0, =0x3ff0000000000000",
+    "ldr s1, =0x7f800001", "ldr x0, =0x1111; ldr w1, =0x22; ldr x2, =0x3333333333", "ldr w0, 1f; 1: nop",
+    "ldr x0, 1f; 1: nop; nop", "1: ldrsw x0, 1b",
 ]
 
 SHIFTS_AND_BITFIELDS = [

@@ -65,6 +65,10 @@ EQUIVALENT = [
     # Addends: S is the symbol plus the addend, in both halves of the pair.
     ("adrp x0, sym+8\nadd x0, x0, :lo12:sym+8", "adr x0, sym\nadd x0, x0, #8"),
     ("adr x1, sym-3", "adr x1, sym\nsub x1, x1, #3"),
+    # The literal pool word of `ldr x0, =sym` holds the symbol's address.
+    ("ldr x0, =sym", "adrp x0, sym\nadd x0, x0, :lo12:sym"),
+    ("ldr x0, =sym+16\nldr x1, =0x1234", "adr x0, sym\nadd x0, x0, #16\nmov x1, #0x1234"),
+    ("ldr x0, =sym\nldr x1, =sym", "adr x0, sym\nmov x1, x0"),
 ]
 
 
@@ -89,6 +93,12 @@ def test_different_addend_is_caught():
     cex = assert_not_equivalent(
         check("adrp x0, sym\nadd x0, x0, :lo12:sym", "adrp x0, sym\nadd x0, x0, :lo12:sym+8"), "x0")
     assert "sym" in cex.inputs.symbols
+
+
+def test_literal_pool_address_of_a_different_symbol_or_addend_is_caught():
+    cex = assert_not_equivalent(check("ldr x0, =sym", "ldr x0, =other"), "x0")
+    assert set(cex.inputs.symbols) == {"sym", "other"}
+    assert_not_equivalent(check("ldr x0, =sym+8", "adrp x0, sym\nadd x0, x0, :lo12:sym"), "x0")
 
 
 def test_got_load_of_a_different_symbol_is_caught():
@@ -151,6 +161,7 @@ UNSUPPORTED = [
     # its immediate by 12; the 32-bit load scales the GOT offset by 4, the relocation by 8):
     "add x0, x1, #:lo12:sym, lsl #12",
     "ldr w0, [x1, :got_lo12:sym]",
+    "ldr w0, =sym",  # a 32-bit pool word (R_AARCH64_ABS32)
 ]
 
 
@@ -294,6 +305,9 @@ CASES = [
     Case("adrp x0, :got:sym\nldr x0, [x0, :got_lo12:sym]", GOT_PAGE, got=True),
     Case("ldr x0, :got:sym", GOT_LITERAL, got=True),
     Case("adrp x0, :got:sym\nldr x0, [x0, :got_lo12:sym]\nldr w1, [x0]", GOT_PAGE, got=True),
+    # R_AARCH64_ABS64: the literal pool word of `ldr x0, =sym`, next to a constant one
+    Case("ldr x0, =sym", ANYWHERE), Case("ldr x0, =sym+8\nldr x1, =0x1122334455667788", ANYWHERE, addend=8),
+    Case("ldr x2, =sym\nldr w1, [x2]", ANYWHERE),
 ]
 
 
@@ -341,6 +355,7 @@ def test_every_relocation_type_has_a_differential_form():
         ":abs_g2:": "R_AARCH64_MOVW_UABS_G2", ":abs_g2_nc:": "R_AARCH64_MOVW_UABS_G2_NC",
         ":abs_g3:": "R_AARCH64_MOVW_UABS_G3", "adrp x0, :got:": "R_AARCH64_ADR_GOT_PAGE",
         ":got_lo12:": "R_AARCH64_LD64_GOT_LO12_NC", "ldr x0, :got:": "R_AARCH64_GOT_LD_PREL19",
+        "ldr x0, =sym": "R_AARCH64_ABS64",
     }
     assert set(FIELDS) - CALL_RELOCATIONS <= set(types.values()), "a data relocation without a form here"
     for text in types:

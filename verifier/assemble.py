@@ -110,7 +110,8 @@ class Program:
     code: bytes
     instructions: list[AssembledInstruction]  # offset order; one per 4 bytes of code
     labels: dict[str, int]  # labels defined in the snippet -> offset; a redefined `1:` is "1 (line 7)"
-    relocations: dict[int, Relocation]  # instruction offset -> reference to a symbol not defined in the snippet
+    # instruction offset (or literal pool offset, for `ldr x0, =sym`) -> reference to a symbol not defined in the snippet
+    relocations: dict[int, Relocation]
     pool: bytes = b""  # the literal pool (`ldr x0, =constant`) gas places after the last instruction
 
     def line_of(self, offset: int) -> int | None:
@@ -383,9 +384,9 @@ def _read_relocations(
                 statement.line,
                 statement.column,
             )
-        if offset not in instruction_at:  # in the literal pool: `ldr x0, =sym`
-            raise NotModelled(f"address of symbol {symbol.name} in a literal pool ({kind}; "
-                              f"adrp + add :lo12: is modelled)", _literal_load_of(offset, instruction_at))
+        if offset not in instruction_at and kind != "R_AARCH64_ABS64":  # in the literal pool, not `ldr x0, =sym`
+            raise NotModelled(f"{kind} reference to symbol {symbol.name} in a literal pool",
+                              _literal_load_of(offset, instruction_at))
         relocations[offset] = Relocation(offset, kind, symbol.name, addend)
     return relocations
 

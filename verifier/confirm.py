@@ -81,13 +81,24 @@ def linked_for_replay(program: Program, addresses: dict[str, int]) -> tuple[byte
     """The code with every symbol reference filled in for the replay's code address, and the branches to
     external labels (which replay links to its own stubs). ValueError if a symbol is out of reach."""
     from .lift import BRANCH_RELOCATIONS
+
+    code, _ = linked_image(program, addresses)
+    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items() if r.type in BRANCH_RELOCATIONS}
+    return code, branches
+
+
+def linked_image(program: Program, addresses: dict[str, int]) -> tuple[bytes, bytes]:
+    """(code, literal pool), every symbol reference filled in for the replay's code address (a pool word
+    of `ldr x0, =sym` holds sym's address)."""
+    from .lift import BRANCH_RELOCATIONS
     from .replay import CODE_BASE
     from .symbols import link, references
 
     symbol_references = references(program.relocations, BRANCH_RELOCATIONS)  # data references and calls
-    code = link(program.code, symbol_references, addresses, CODE_BASE) if symbol_references else program.code
-    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items() if r.type in BRANCH_RELOCATIONS}
-    return code, branches
+    image = program.code + program.pool
+    if symbol_references:
+        image = link(image, symbol_references, addresses, CODE_BASE)
+    return image[:len(program.code)], image[len(program.code):]
 
 
 def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction], registers: dict[str, int],
@@ -100,8 +111,9 @@ def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction]
     outcomes = {}
     for name, program in programs.items():
         code, branches = linked_for_replay(program, addresses)
+        _, pool = linked_image(program, addresses)
         outcomes[name] = run_isolated(code, machine_state(registers, nzcv, memory), branches, timeout=timeout,
-                                      pool=program.pool,
+                                      pool=pool,
                                       call_stubs=call_stubs(predictions[name]))
         problems += mismatches(name, predictions[name], outcomes[name])
     if problems:

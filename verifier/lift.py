@@ -66,6 +66,7 @@ class LiteralLoad:
     address: int  # the constant address VEX loads from (the block's address is the instruction's offset)
     value: int
     bits: int
+    symbol: SymbolReference | None = None  # a pool word the linker fills in with S: the value is S
 
 
 @dataclass
@@ -142,7 +143,7 @@ def _lift_block(program: Program, start: int, references: dict[int, SymbolRefere
     block = Block(start, irsb, symbol=symbol)
     known = read_alone.get(start)
     if isinstance(known, int):
-        block.literal = _literal_load(program, start, irsb, known)
+        block.literal = _literal_load(program, start, irsb, known, references)
     elif isinstance(known, FusedMultiplyAdd):
         if any(isinstance(stmt, pyvex.stmt.Exit) for stmt in irsb.statements) or irsb.jumpkind != "Ijk_Boring":
             raise NotModelled(f"{known.instruction} that VEX lifts with a control transfer", start)
@@ -224,7 +225,8 @@ def _signed(value: int, bits: int) -> int:
     return value - (1 << bits) if value >> (bits - 1) else value
 
 
-def _literal_load(program: Program, offset: int, irsb: pyvex.IRSB, target: int) -> LiteralLoad | None:
+def _literal_load(program: Program, offset: int, irsb: pyvex.IRSB, target: int,
+                  references: dict[int, SymbolReference]) -> LiteralLoad | None:
     """The bytes a literal load reads from the snippet (its code or its literal pool), which must be
     fixed: inside the snippet, not an instruction a relocation changes. None for a prefetch (no load)."""
     loads = [expr for stmt in irsb.statements for expr in stmt.expressions if isinstance(expr, pyvex.expr.Load)]
@@ -237,10 +239,15 @@ def _literal_load(program: Program, offset: int, irsb: pyvex.IRSB, target: int) 
     size = pyvex.const.get_type_size(load.ty) // 8
     if not (0 <= target and target + size <= len(image)):
         raise NotModelled(f"literal load from offset {target:#x}, outside the snippet", offset)
-    if any(target < relocated + 4 and relocated < target + size for relocated in program.relocations):
-        raise NotModelled("literal load of an instruction the linker changes", offset)
     if load.end != "Iend_LE":
         raise NotModelled("big-endian memory access", offset)
+    pool_word = references.get(target)
+    if pool_word is not None and pool_word.field.data and size == 8:  # `ldr xN, =sym`: the value is sym
+        return LiteralLoad(target, 0, 64, pool_word)
+    linked_size = {r.offset: 8 if r.field.data else 4 for r in references.values()}
+    if any(target < relocated + linked_size.get(relocated, 4) and relocated < target + size
+           for relocated in program.relocations):
+        raise NotModelled("literal load of bytes the linker fills in", offset)
     return LiteralLoad(target, int.from_bytes(image[target:target + size], "little"), size * 8)
 
 

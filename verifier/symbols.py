@@ -15,6 +15,7 @@ each relocated instruction computes what it computes once linked:
 | LD_PREL_LO19 | ldr xd, S (literal) | S (the address loaded from) |
 | MOVW_UABS_G0..G3(_NC) | movz/movk #:abs_gK:S | bits 16K..16K+15 of S, in place |
 | ADR_GOT_PAGE, LD64_GOT_LO12_NC, GOT_LD_PREL19 | the `:got:` forms | as above, of S's GOT entry G |
+| ABS64 | `ldr xd, =S` (a literal pool word) | S, which the literal load gives |
 
 where S is the symbol plus the relocation's addend. A GOT entry is a further free address G (8-aligned,
 one per symbol) whose 8 bytes of initial memory hold S: that is what makes `adrp/ldr :got:` agree with
@@ -60,6 +61,7 @@ class Field:
     page: bool = False  # adrp: the distance is counted in 4 KiB pages
     fits: Callable[[z3.BitVecRef], z3.BoolRef] | None = None  # link-time range check of a checked form
     concrete_field: Callable[[int, int], int] | None = None  # (address S or G, instruction address) -> field
+    data: bool = False  # a 64-bit word of the literal pool (`ldr x0, =S`), not an instruction field
 
 
 def _imm12(word: int, value: int) -> int:
@@ -169,6 +171,9 @@ FIELDS: dict[str, Field] = {
     "R_AARCH64_LD64_GOT_LO12_NC": _low12(3, got=True),
     "R_AARCH64_GOT_LD_PREL19": _literal(got=True),
     "R_AARCH64_CALL26": _call(),
+    # `ldr x0, =S`: the literal pool holds S; lift.py turns the literal load of it into S itself
+    "R_AARCH64_ABS64": Field(64, lambda word, value: value & MASK64, constant=lambda f, pc, word: f,
+                             linked=lambda address: address, concrete_field=lambda address, pc: address, data=True),
 }
 
 
@@ -289,6 +294,7 @@ def link(code: bytes, all_references: list[SymbolReference], addresses: dict[str
             if not -field.reach <= signed < field.reach:
                 raise ValueError(f"{reference.symbol} at {address:#x} is out of reach of {reference.type} "
                                  f"at offset {reference.offset:#x} (code at {code_base:#x})")
-        word = int.from_bytes(linked[reference.offset:reference.offset + 4], "little")
-        linked[reference.offset:reference.offset + 4] = field.encode(word, value).to_bytes(4, "little")
+        size = 8 if field.data else 4
+        word = int.from_bytes(linked[reference.offset:reference.offset + size], "little")
+        linked[reference.offset:reference.offset + size] = field.encode(word, value).to_bytes(size, "little")
     return bytes(linked)

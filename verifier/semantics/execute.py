@@ -201,6 +201,8 @@ class _Evaluator:
         if isinstance(expr, pyvex.expr.Load):
             _require_little_endian(expr.end)
             if self.literal is not None:  # lift.py checked that this is its one load, from that address
+                if self.literal.symbol is not None:
+                    return self.literal.symbol.linked_constant(64)
                 return z3.BitVecVal(self.literal.value, self.literal.bits)
             address = self.eval(expr.addr)
             size = ops.type_bits(expr.ty) // 8
