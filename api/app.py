@@ -25,8 +25,9 @@ Is an AArch64 rewrite equivalent to the original? Each check answers with a proo
 counterexample replayed on unicorn (`not_equivalent`), or says why not (`unknown`, `unsupported`,
 `invalid`). Results have the same fields as the Python library and `a64eq check --json`.
 
-Every check runs in a worker process under a hard wall-clock limit (its `timeout` + 5 s, capped by the
-server's per-check limit) and a memory limit; past either the worker is killed and the check is `unknown`.
+Every check runs in a worker process under a hard wall-clock limit (its `timeout` + `fp_timeout` + 5 s,
+capped by the server's per-check limit: floating-point queries have their own budget, not charged to
+`timeout`) and a memory limit; past either the worker is killed and the check is `unknown`.
 When too many checks are waiting, requests get 429 with `Retry-After`.
 """
 

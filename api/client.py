@@ -46,7 +46,7 @@ class Client:
         self.close()
 
     def check(self, source: str, candidate: str, **options) -> Result:
-        """One pair; options as in `verifier.check` (live_out, preset, timeout, replay)."""
+        """One pair; options as in `verifier.check` (live_out, preset, timeout, fp_timeout, replay, unroll)."""
         body = {"source": source, "candidate": candidate, "options": options}
         return Result.model_validate(self._request("POST", "/v1/check", json=body).json())
 

@@ -20,7 +20,7 @@ class Settings(BaseModel):
                          description="check worker processes (default: one per core)")
     check_limit: float = Field(default=60.0, gt=0,
                                description="hard wall-clock limit of one check, seconds; a check's own limit is "
-                                           "its timeout + 5 s, capped at this")
+                                           "its timeout + fp_timeout + 5 s, capped at this")
     memory_limit_mb: int = Field(default=4096, ge=64, description="resident memory limit per worker, MB")
     queue_size: int = Field(default=256, ge=1, description="checks that may wait for a worker before 429")
     job_store: str = Field(default="a64eq-jobs.sqlite", description="SQLite file holding batch jobs")

@@ -4,6 +4,8 @@
 
 Cold: a fresh `a64eq check` process per pair (what a person at the terminal sees, imports included).
 Warm: `verifier.check` in one process (what the service and the grader pay per pair).
+FP: the solve time of floating-point queries, which run under their own budget (`fp_timeout`), and how
+promptly that budget stops a hard one.
 """
 
 from __future__ import annotations
@@ -57,6 +59,25 @@ def warm(repeat: int) -> None:
         print(f"warm  {name:36s} {verdict:15s} median {statistics.median(times):7.1f} ms  max {max(times):7.1f} ms")
 
 
+# x * 0.5 against x / 2.0 (true), and x / y * y against x (false, slow to decide: 2-14 s measured).
+FP_PAIRS = {
+    "fp equivalent (x*0.5 = x/2.0)": ("fmov d3, #0.5\nfmul d0, d1, d3", "fmov d3, #2.0\nfdiv d0, d1, d3", {}),
+    "fp hard, fp_timeout 0.05 s": ("fdiv d0, d1, d2\nfmul d0, d0, d2", "fmov d0, d1", {"fp_timeout": 0.05}),
+}
+
+
+def fp(repeat: int) -> None:
+    from verifier import check
+
+    for name, (source, candidate, options) in FP_PAIRS.items():
+        solve, verdict = [], None
+        for _ in range(repeat):
+            result = check(source, candidate, live_out=["d0"], **options)
+            solve.append(result.timings_ms["solve"])
+            verdict = result.verdict.value
+        print(f"fp    {name:36s} {verdict:15s} solve median {statistics.median(solve):7.1f} ms  max {max(solve):7.1f} ms")
+
+
 def cold(repeat: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         source = Path(directory, "source.s")
@@ -79,4 +100,5 @@ if __name__ == "__main__":
     args = parser.parse_args()
     print(f"15-instruction pairs, {args.repeat} runs each")
     warm(args.repeat)
+    fp(max(1, args.repeat // 2))
     cold(max(1, args.repeat // 2))

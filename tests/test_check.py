@@ -226,7 +226,7 @@ def test_sum_of_monomials_normalisation_decides_strength_reduction():
     ("adrp x0, 1f\n1: nop", "label inside the snippet"),
     ("add x0, x0, :tprel_lo12:sym", "reference to symbol sym (R_AARCH64_TLSLE_ADD_TPREL_LO12)"),
     ("ldp x0, x0, [x1]", "unpredictable"),
-    ("ldr x0, =foo", "address of symbol foo in a literal pool"),
+    ("ldr w0, =foo", "R_AARCH64_ABS32 reference to symbol foo in a literal pool"),
 ])
 def test_position_dependent_and_unpredictable_code_is_unsupported_with_its_line(candidate, what):
     result = check("nop", "nop\n" + candidate)

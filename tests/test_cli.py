@@ -67,3 +67,27 @@ def test_bounded_equivalence_is_not_exit_0():
     run = a64eq("check", "--live-out", "x0", "--unroll", "3", "--text", "1: subs x0, x0, #1\nb.ne 1b", "mov x0, #0")
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stdout.startswith("BOUNDED EQUIVALENT")
+
+
+# x / y * y against x in IEEE double: false (0 / 0 is a NaN), but Z3 needs 2-14 s of FP solving to find it.
+HARD_FP = ("fdiv d0, d1, d2\\nfmul d0, d0, d2", "fmov d0, d1")
+
+
+def test_fp_timeout_flag_bounds_fp_queries_only():
+    run = a64eq("check", "--json", "--live-out", "d0", "--timeout", "60", "--fp-timeout", "0.05", "--text", *HARD_FP)
+    assert run.returncode == 2, run.stdout + run.stderr
+    data = json.loads(run.stdout)
+    assert data["verdict"] == "unknown"
+    assert "FP time limit of 0.05 s (fp_timeout" in data["reason"] and "d0" in data["reason"]
+    assert data["options"]["fp_timeout"] == 0.05 and data["options"]["timeout"] == 60
+    default = json.loads(a64eq("check", "--json", "--text", "nop", "nop").stdout)
+    assert default["options"]["fp_timeout"] == 30.0 and default["options"]["timeout"] == 10.0
+
+
+def test_bad_fp_timeout_exits_2_with_a_one_line_message():
+    for value, message in [("0", "fp_timeout: Input should be greater than 0"),
+                           ("7200", "fp_timeout: Input should be less than or equal to 3600"),
+                           ("soon", "argument --fp-timeout: invalid float value: 'soon'")]:
+        run = a64eq("check", "--fp-timeout", value, "--text", "nop", "nop")
+        assert run.returncode == 2 and message in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr and not run.stdout

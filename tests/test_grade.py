@@ -239,3 +239,25 @@ def test_json_list_csv_and_directory_inputs_grade_like_jsonl(graded, tmp_path):
         for record_id, line in results.items():
             assert line["model"] == reference[record_id]["model"], (name, record_id)
             assert line["result"] == reference[record_id]["result"], (name, record_id)
+
+
+def test_fp_timeout_applies_to_every_record_and_a_record_may_override_it(tmp_path):
+    records = tmp_path / "fp.jsonl"
+    hard_fp = {"source": "fdiv d0, d1, d2\nfmul d0, d0, d2", "candidate": "fmov d0, d1"}  # 2-14 s of FP solving
+    records.write_text(json.dumps({"id": "plain", "source": "nop", "candidate": "nop"}) + "\n"
+                       + json.dumps({"id": "hard", **hard_fp, "options": {"live_out": ["d0"], "fp_timeout": 0.05}})
+                       + "\n")
+    run = a64eq("grade", records, "-o", tmp_path / "out.jsonl", "--no-cache", "--fp-timeout", "7", "--workers", "1")
+    assert run.returncode == 0, run.stderr
+    lines = by_id(tmp_path / "out.jsonl")
+    assert lines["plain"]["result"]["options"]["fp_timeout"] == 7
+    assert lines["hard"]["result"]["verdict"] == "unknown"
+    assert lines["hard"]["result"]["options"]["fp_timeout"] == 0.05
+    assert "FP time limit of 0.05 s" in lines["hard"]["result"]["reason"]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "4000"])
+def test_a_bad_fp_timeout_is_refused_before_any_work(tmp_path, value):
+    run = a64eq("grade", CORPUS, "-o", tmp_path / "out.jsonl", "--no-cache", "--fp-timeout", value)
+    assert run.returncode == 2 and "bad option: fp_timeout" in run.stderr and "Traceback" not in run.stderr
+    assert not (tmp_path / "out.jsonl").exists()

@@ -87,6 +87,19 @@ def test_a_check_past_its_hard_limit_is_unknown_and_its_worker_replaced(pool):
     assert pool.check(*EQUIVALENT).verdict == Verdict.equivalent
 
 
+def test_the_hard_limit_counts_the_fp_budget_too():
+    """FP queries are not charged to `timeout` (verifier/equivalence.py, Budget): a check whose FP query
+    runs past its `timeout` + grace is within its limit while it is within `fp_timeout`."""
+    # x * 0.5 == x / 2.0 in IEEE double: true; Z3 takes 1.1-2.0 s (measured) to prove it.
+    medium_fp = ("fmov d3, #0.5\nfmul d0, d1, d3", "fmov d3, #2.0\nfdiv d0, d1, d3")
+    options = {"live_out": ["d0"], "timeout": 0.05, "fp_timeout": 30}
+    with CheckPool(1, grace_seconds=0.1) as pool:
+        assert pool.limit_for(options) == pytest.approx(30.15)
+        result = pool.check(*medium_fp, options)
+    assert result.verdict == Verdict.equivalent, result.reason
+    assert result.timings_ms["total"] > 150  # past timeout + grace: a limit of those alone would have killed it
+
+
 @pytest.mark.parametrize("signal_number", [signal.SIGKILL, signal.SIGSEGV], ids=["SIGKILL", "SIGSEGV"])
 def test_a_worker_dying_mid_check_gives_unknown_naming_the_signal(pool, signal_number):
     before = pool.restarts
@@ -132,7 +145,8 @@ def test_a_worker_over_the_memory_limit_is_killed():
 
 def test_closing_cancels_unfinished_checks():
     pool = CheckPool(1)
-    assert pool.limit_for({"timeout": 10.0}) == 15.0  # timeout + default grace, no cap
+    assert pool.limit_for({"timeout": 10.0}) == 45.0  # timeout + default fp_timeout + default grace, no cap
+    assert pool.limit_for({"timeout": 10.0, "fp_timeout": 2.0}) == 17.0
     running = pool.submit(*HARD, HARD_OPTIONS)
     queued = pool.submit(*EQUIVALENT)
     wait_for(lambda: running.running())

@@ -131,6 +131,18 @@ def test_a_malformed_option_is_reported_not_hidden(browser, server):
     assert "unknown observable 'x99'" in visible_text(browser, "reason")
 
 
+def test_the_fp_timeout_field_is_sent(browser, server):
+    browser.get(server.url + "/")
+    assert browser.find_element(By.ID, "fp_timeout").get_attribute("value") == "30"
+    fill(browser, "fdiv d0, d1, d2\nfmul d0, d0, d2", "fmov d0, d1")  # 2-14 s of FP solving to decide
+    browser.find_element(By.ID, "live_out").send_keys("d0")
+    fp_timeout = browser.find_element(By.ID, "fp_timeout")
+    fp_timeout.clear()
+    fp_timeout.send_keys("0.05")
+    check(browser, "Unknown")
+    assert "FP time limit of 0.05 s" in visible_text(browser, "reason")
+
+
 def test_with_an_api_key_the_page_works_after_the_browsers_login(browser, tmp_path):
     """The 401 challenges the browser for Basic credentials (any user name, the key as password); once
     given, the page and its own API calls carry them."""

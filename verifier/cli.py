@@ -22,10 +22,19 @@ def _read(argument: str, inline: bool) -> str:
 
 def check_options(args: argparse.Namespace) -> dict:
     """The Options fields from the arguments `add_check_options` defined."""
-    options = {"preset": args.preset, "timeout": args.timeout, "replay": not args.no_replay, "unroll": args.unroll}
+    options = {"preset": args.preset, "timeout": args.timeout, "fp_timeout": args.fp_timeout,
+               "replay": not args.no_replay, "unroll": args.unroll}
     if args.live_out:
         options["live_out"] = [name for name in args.live_out.split(",") if name.strip()]
     return options
+
+
+def option_error(exc: ValueError) -> str:
+    """A bad option in one line: `fp_timeout: Input should be greater than 0` rather than pydantic's report."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):  # pydantic.ValidationError
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in errors())
+    return str(exc)
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> list[str]:
@@ -81,7 +90,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     try:
         result = check(source, candidate, **check_options(args))
     except ValueError as exc:
-        print(f"a64eq: bad option: {exc}", file=sys.stderr)
+        print(f"a64eq: bad option: {option_error(exc)}", file=sys.stderr)
         return 2
     except RuntimeError as exc:  # the environment, e.g. the assembler is not installed
         print(f"a64eq: {exc}", file=sys.stderr)
@@ -98,7 +107,11 @@ def add_check_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--live-out", metavar="LIST",
                         help="observables to compare, e.g. x0,x1,flags,memory (default: all)")
     parser.add_argument("--preset", choices=["all", "aapcs64"], default="all", help="named observable set")
-    parser.add_argument("--timeout", type=float, default=10.0, help="solver time limit in seconds (default 10)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="time limit of the check, floating-point queries excepted (default 10)")
+    parser.add_argument("--fp-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="time limit of the floating-point solver queries, together; not charged to "
+                             "--timeout (default 30)")
     parser.add_argument("--no-replay", action="store_true", help="do not replay counterexamples on unicorn")
     parser.add_argument("--unroll", type=int, default=8, metavar="N",
                         help="unroll loops N times (default 8); a proof that holds only up to N is reported as "

@@ -89,49 +89,66 @@ def _input_variables(initial: InitialState) -> list[z3.BitVecRef]:
             + [initial.symbols[n] for n in sorted(initial.symbols)])
 
 
+# Each solver call of the counterexample search may take this long even past its deadline, so that a
+# difference found at the last moment still gets its irrelevant inputs zeroed. Past the deadline no
+# further input is pinned, so the search overruns by a few of these at most.
+MIN_CALL_MS = 250
+
+
+def limit_solver(solver: z3.Solver, deadline: float) -> None:
+    """Let `solver`'s next check run until `deadline` (`MIN_CALL_MS` at least)."""
+    solver.set("timeout", max(MIN_CALL_MS, int((deadline - time.monotonic()) * 1000)))
+
+
 def minimise(solver: z3.Solver, model: z3.ModelRef, initial: InitialState, relevant: set[str],
              deadline: float) -> z3.ModelRef:
     """Starting from `model` of `solver`'s assertions: zero every input that does not matter (in one
     step), then pin each relevant input to 0, else to as few bits as possible (a power of two when
-    one works), while they stay satisfiable."""
+    one works), while they stay satisfiable. Solver calls end by `deadline` (see `MIN_CALL_MS`): a
+    call that runs out keeps the model as it is, which is still a real difference."""
     variables = _input_variables(initial)  # not model.decls(): the solver may have eliminated some
     zero_memory = initial.memory == z3.K(z3.BitVecSort(64), z3.BitVecVal(0, 8))
     irrelevant = [v == 0 for v in variables if str(v) not in relevant]
     if str(initial.memory) not in relevant:
         irrelevant.append(zero_memory)
     if irrelevant:
-        model = _try(solver, z3.And(*irrelevant)) or model
+        model = _try(solver, z3.And(*irrelevant), deadline) or model
     if str(initial.memory) in relevant:
-        model = _try(solver, zero_memory) or model
+        model = _try(solver, zero_memory, deadline) or model
     for variable in variables:
         if str(variable) not in relevant or time.monotonic() > deadline:
             continue
-        model = _try(solver, variable == 0) or _shortest(solver, variable) or model  # pinned for good
+        model = (_try(solver, variable == 0, deadline) or _shortest(solver, variable, deadline)
+                 or model)  # pinned for good
     return model
 
 
-def _shortest(solver: z3.Solver, variable: z3.BitVecRef) -> z3.ModelRef | None:
+def _shortest(solver: z3.Solver, variable: z3.BitVecRef, deadline: float) -> z3.ModelRef | None:
     """Pin `variable` to a byte if one works (one solver call: the common case), else to its fewest
-    significant bits (binary search) and then to a power of two if one works."""
-    small = _try(solver, z3.ULT(variable, z3.BitVecVal(0x100, variable.size())))
+    significant bits (binary search, cut short at `deadline`) and then to a power of two if one works."""
+    small = _try(solver, z3.ULT(variable, z3.BitVecVal(0x100, variable.size())), deadline)
     if small is not None:
         return small
     low, high = 9, variable.size()  # variable < 2**high is known to be satisfiable, < 2**8 is not
-    while low < high:
+    while low < high and time.monotonic() < deadline:
         middle = (low + high) // 2
         solver.push()
         solver.add(z3.ULT(variable, z3.BitVecVal(1 << middle, variable.size())))
+        limit_solver(solver, deadline)
         fits = solver.check() == z3.sat
         solver.pop()
         low, high = (low, middle) if fits else (middle + 1, high)
-    bounded = _try(solver, z3.ULT(variable, z3.BitVecVal(1 << high, variable.size()))) if high < variable.size() else None
-    return _try(solver, variable == 1 << (high - 1)) or bounded
+    bounded = (_try(solver, z3.ULT(variable, z3.BitVecVal(1 << high, variable.size())), deadline)
+               if high < variable.size() else None)
+    return _try(solver, variable == 1 << (high - 1), deadline) or bounded
 
 
-def _try(solver: z3.Solver, constraint: z3.BoolRef) -> z3.ModelRef | None:
-    """Keep `constraint` and return the new model if the query stays satisfiable with it."""
+def _try(solver: z3.Solver, constraint: z3.BoolRef, deadline: float) -> z3.ModelRef | None:
+    """Keep `constraint` and return the new model if the query stays satisfiable with it (decided by
+    `deadline`; undecided counts as not)."""
     solver.push()
     solver.add(constraint)
+    limit_solver(solver, deadline)
     if solver.check() == z3.sat:
         return solver.model()
     solver.pop()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Literal
 
 import z3
@@ -161,9 +162,29 @@ def _differs(source_term, candidate_term, witness: z3.BitVecRef | None = None) -
     return source_term != candidate_term
 
 
-def _logic_for(terms: list[z3.ExprRef]) -> str | None:
-    """The narrowest logic the terms fit: floating point needs the FP theory, calls (semantics/calls.py)
-    uninterpreted functions; None when they need both (the general solver)."""
+@dataclass(frozen=True)
+class Theories:
+    """What a query needs beyond bit-vectors and arrays: the floating-point theory (a term of FP or
+    rounding-mode sort occurs: every FP operation has one among its arguments or as its result), and
+    uninterpreted functions (calls, semantics/calls.py)."""
+
+    floating_point: bool = False
+    functions: bool = False
+
+    def __or__(self, other: Theories) -> Theories:
+        return Theories(self.floating_point or other.floating_point, self.functions or other.functions)
+
+    @property
+    def logic(self) -> str | None:
+        """The narrowest logic: QF_ABV, QF_ABVFP or QF_AUFBV; None when both theories are needed (the
+        general solver)."""
+        if self.floating_point and self.functions:
+            return None
+        return "QF_ABVFP" if self.floating_point else "QF_AUFBV" if self.functions else "QF_ABV"
+
+
+def theories_of(terms: list[z3.ExprRef]) -> Theories:
+    """The theories `terms` need (a walk over their shared DAG)."""
     seen, stack = set(), list(terms)
     floating_point = functions = False
     while stack:
@@ -176,9 +197,52 @@ def _logic_for(terms: list[z3.ExprRef]) -> str | None:
         elif z3.is_app(term) and term.num_args() and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
             functions = True
         stack.extend(term.children())
-    if floating_point and functions:
-        return None
-    return "QF_ABVFP" if floating_point else "QF_AUFBV" if functions else "QF_ABV"
+    return Theories(floating_point, functions)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Time budgets
+
+
+@dataclass
+class Budget:
+    """The solver time of one check, in two budgets that do not draw on each other.
+
+    - `timeout` covers everything but floating-point queries. It runs from the start of the check
+      (clean-up, assembly, lifting and encoding included), and the time spent in floating-point queries
+      is not charged to it: its deadline moves later by exactly that time.
+    - `fp_timeout` covers the check's floating-point queries together (every query whose assertions
+      contain a floating-point term, see `Theories`), and the counterexample search after a
+      floating-point difference.
+
+    A check's solver work therefore ends within `timeout + fp_timeout` (the worker pool's hard limit
+    adds both). A query that runs out of its budget is `unknown`, never a guess.
+    """
+
+    timeout: float
+    fp_timeout: float
+    started: float = field(default_factory=time.monotonic)
+    fp_spent: float = 0.0  # seconds spent in floating-point queries so far
+
+    def deadline(self, floating_point: bool = False) -> float:
+        """When this kind of query's budget runs out if it is spent from now on (the integer deadline
+        moves later whenever floating-point time is spent)."""
+        if floating_point:
+            return time.monotonic() + self.fp_timeout - self.fp_spent
+        return self.started + self.timeout + self.fp_spent
+
+    def ms_left(self, floating_point: bool = False) -> int:
+        return int((self.deadline(floating_point) - time.monotonic()) * 1000)
+
+    @contextmanager
+    def spending(self, floating_point: bool):
+        """Charge the time spent inside to the floating-point budget (when `floating_point`)."""
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            if floating_point:
+                self.fp_spent += time.monotonic() - start
 
 
 @dataclass
@@ -188,6 +252,14 @@ class Obligation:
 
     what: str
     differs: z3.BoolRef
+
+
+@dataclass(frozen=True)
+class Lemma:
+    """A proved obligation: `fact` holds in every state (under the preconditions)."""
+
+    fact: z3.BoolRef
+    theories: Theories
 
 
 @dataclass
@@ -204,17 +276,25 @@ class Query:
     def open_obligations(self) -> list[Obligation]:
         return [o for o in self.obligations if not z3.is_false(o.differs)]
 
-    def solver_for(self, obligation: Obligation, timeout_ms: int, lemmas: list[z3.BoolRef] = ()) -> z3.Solver:
+    def solver_for(self, obligation: Obligation, budget: Budget,
+                   lemmas: list[Lemma] = ()) -> tuple[z3.Solver, Theories]:
         """A fresh solver per obligation: small problems, and the solver's non-incremental
-        preprocessing (which push/pop would switch off) stays on. `lemmas` are facts already proved."""
-        assertions = [*self.preconditions, *lemmas, obligation.differs]
+        preprocessing (which push/pop would switch off) stays on. `lemmas` are facts already proved.
+
+        The obligation's own assertions (preconditions and the difference) decide whether it is a
+        floating-point query; an integer query is given only the integer lemmas, so that it stays in
+        the integer logic and under the integer budget. Its time limit is what is left of its budget."""
+        theories = theories_of([*self.preconditions, obligation.differs])
+        usable = [lemma for lemma in lemmas if theories.floating_point or not lemma.theories.floating_point]
+        for lemma in usable:
+            theories = theories | lemma.theories
         # QF_ABV would treat floating-point operations as uninterpreted functions: sound for proofs,
         # but its models would not be real FP behaviour. FP terms need the FP theory.
-        logic = _logic_for(assertions)
+        logic = theories.logic
         solver = z3.SolverFor(logic) if logic else z3.Solver()
-        solver.set("timeout", max(1, timeout_ms))
-        solver.add(*assertions)
-        return solver
+        solver.set("timeout", max(1, budget.ms_left(theories.floating_point)))
+        solver.add(*self.preconditions, *(lemma.fact for lemma in usable), obligation.differs)
+        return solver, theories
 
 
 def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
@@ -244,45 +324,61 @@ def build_query(source_exits: list[ExitPath], candidate_exits: list[ExitPath],
     return Query(source, candidate, observables, witness, list(preconditions), obligations, beyond_bound, values)
 
 
+@dataclass(frozen=True)
+class Undecided:
+    """An obligation the solver gave up on: what it compared, the solver's reason, and whether it was a
+    floating-point query (decided under `fp_timeout`) or not (under `timeout`)."""
+
+    what: str
+    why: str
+    floating_point: bool
+
+    def __str__(self) -> str:
+        return f"{self.what} ({self.why})"
+
+
 @dataclass
 class Decision:
     outcome: z3.CheckSatResult  # unsat: equivalent; sat: `solver` holds a distinguishing model
     solver: z3.Solver | None = None
-    undecided: list[str] | None = None  # obligations the solver gave up on, with its reason
+    undecided: list[Undecided] | None = None  # obligations the solver gave up on
     bounded: bool = False  # the proof only covers inputs whose loops stay within the unroll bound
+    floating_point: bool = False  # sat: the distinguishing query was a floating-point one
 
 
-def decide(query: Query, deadline: float) -> Decision:
+def decide(query: Query, budget: Budget) -> Decision:
     """Check each open obligation; a difference found anywhere wins over a solver that gave up.
 
-    With loops, first ask whether any input runs past the unroll bound. If none can, the unrolled
-    snippets are the whole truth; otherwise the obligations are checked for the inputs within the
-    bound only, and an `unsat` means "equivalent up to the bound", never plain equivalent.
+    Each query runs under what is left of its own budget (`Budget`): floating-point queries under
+    `fp_timeout`, the others under `timeout`. With loops, first ask whether any input runs past the
+    unroll bound. If none can, the unrolled snippets are the whole truth; otherwise the obligations are
+    checked for the inputs within the bound only, and an `unsat` means "equivalent up to the bound",
+    never plain equivalent.
     """
     bounded = False
     if not z3.is_false(query.beyond_bound):
-        solver = query.solver_for(Obligation("loop bound", query.beyond_bound), _ms_left(deadline))
-        outcome = solver.check()
+        solver, theories = query.solver_for(Obligation("loop bound", query.beyond_bound), budget)
+        with budget.spending(theories.floating_point):
+            outcome = solver.check()
         if outcome == z3.unknown:
-            return Decision(z3.unknown, undecided=[f"whether loops stay within the bound ({solver.reason_unknown()})"])
+            return Decision(z3.unknown, undecided=[Undecided("whether loops stay within the bound",
+                                                             solver.reason_unknown(), theories.floating_point)])
         if outcome == z3.sat:
             bounded = True
             query.preconditions.append(z3.Not(query.beyond_bound))
-    undecided, proved = [], []
+    undecided: list[Undecided] = []
+    proved: list[Lemma] = []
     for obligation in query.open_obligations():
-        solver = query.solver_for(obligation, _ms_left(deadline), proved)
-        outcome = solver.check()
+        solver, theories = query.solver_for(obligation, budget, proved)
+        with budget.spending(theories.floating_point):
+            outcome = solver.check()
         if outcome == z3.sat:
             # Lemmas hold in every state (under the preconditions), so the model is a real difference.
-            return Decision(z3.sat, solver, bounded=bounded)
+            return Decision(z3.sat, solver, bounded=bounded, floating_point=theories.floating_point)
         if outcome == z3.unknown:
-            undecided.append(f"{obligation.what} ({solver.reason_unknown()})")
+            undecided.append(Undecided(obligation.what, solver.reason_unknown(), theories.floating_point))
         else:  # proved: what it compared is equal in every state, a fact the next proofs may use
-            proved.append(z3.Not(obligation.differs))
+            proved.append(Lemma(z3.Not(obligation.differs), theories))
     if undecided:
         return Decision(z3.unknown, undecided=undecided, bounded=bounded)
     return Decision(z3.unsat, bounded=bounded)
-
-
-def _ms_left(deadline: float) -> int:
-    return int((deadline - time.monotonic()) * 1000)

@@ -16,8 +16,10 @@ import z3
 
 from . import __version__
 from .assemble import Program, assemble
-from .counterexample import differences, initial_memory, inputs, minimise, predict, relevant_inputs, replayable
-from .equivalence import Query, build_query, decide, observables_for, preconditions_for
+from .counterexample import (
+    differences, initial_memory, inputs, limit_solver, minimise, predict, relevant_inputs, replayable,
+)
+from .equivalence import Budget, Query, Undecided, build_query, decide, observables_for, preconditions_for
 from .errors import NotModelled, SnippetError
 from .lift import lift
 from .result import (
@@ -64,7 +66,7 @@ def check(source: str, candidate: str, **options) -> Result:
 
 
 def _check(source: str, candidate: str, opts: Options, observables) -> Result:
-    deadline = time.monotonic() + opts.timeout
+    budget = Budget(opts.timeout, opts.fp_timeout)
     timer = _Timer()
     started = time.perf_counter()
 
@@ -123,7 +125,7 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
     with timer.stage("encode"):
         query = build_query(exits["source"], exits["candidate"], observables, preconditions)
     with timer.stage("solve"):
-        decision = decide(query, deadline)
+        decision = decide(query, budget)
     if decision.outcome == z3.unsat and decision.bounded:
         return finish(Verdict.bounded_equivalent,
                       f"equivalent for every input whose loops run at most {opts.unroll} iterations; "
@@ -131,10 +133,10 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
     if decision.outcome == z3.unsat:
         return finish(Verdict.equivalent, _equivalent_reason(opts))
     if decision.outcome == z3.unknown:
-        return finish(Verdict.unknown, f"the solver gave up on {', '.join(decision.undecided)} "
-                                       f"within the time limit of {opts.timeout:g} s")
+        return finish(Verdict.unknown, _unknown_reason(decision.undecided, opts))
 
-    with timer.stage("counterexample"):
+    with timer.stage("counterexample"), budget.spending(decision.floating_point):
+        deadline = budget.deadline(decision.floating_point)  # the budget of the query that found the difference
         counterexample = _counterexample(query, decision.solver, initial, programs, references, opts, deadline, timer)
     if not counterexample.differences:  # the solver's model shows no difference: never a verdict from it
         return finish(Verdict.unknown, "internal error: the solver reported a difference its model does not show")
@@ -155,6 +157,7 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
     for callees_write in (False, True) if calls else (False,):  # callees that write memory cost more
         solver.push()
         solver.add(replayable(query, CODE_BASE, references, callees_write))
+        limit_solver(solver, deadline)
         if solver.check() == z3.sat:
             model = solver.model()
             break
@@ -181,6 +184,23 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
                 confirmed, note = False, f"could not replay: {exc}"
         counterexample.confirmed, counterexample.replay_note = confirmed, note
     return counterexample
+
+
+def _unknown_reason(undecided: list[Undecided], opts: Options) -> str:
+    """Why the verdict is `unknown`, naming the budget each undecided query ran under."""
+    parts = []
+    integer = [u for u in undecided if not u.floating_point]
+    floating_point = [u for u in undecided if u.floating_point]
+    if integer:
+        parts.append(f"the solver gave up on {', '.join(map(str, integer))} "
+                     f"within the time limit of {opts.timeout:g} s")
+    if floating_point:
+        whats = ", ".join(u.what for u in floating_point)
+        whys = ", ".join(dict.fromkeys(u.why for u in floating_point))
+        queries, were = ("query", "was") if len(floating_point) == 1 else ("queries", "were")
+        parts.append(f"the floating-point {queries} for {whats} {were} not decided within the FP time limit of "
+                     f"{opts.fp_timeout:g} s (fp_timeout; solver: {whys})")
+    return "; ".join(parts)
 
 
 def _report(program: Program, dropped: list[str]) -> SnippetReport:

@@ -4,8 +4,10 @@ Why processes and not threads: pyvex lifts under a global lock, and Z3 does not 
 timeout (bit-blasting a chain of multiplications can overrun it by a minute and gigabytes). So each check
 runs in a warm worker process (the verifier imported once), and the pool watches it from the parent:
 
-- wall clock: a check still running after `options.timeout + grace_seconds` (capped by `max_seconds`)
-  has its worker SIGKILLed and replaced; the check resolves to verdict `unknown` naming the limit;
+- wall clock: a check still running after `options.timeout + options.fp_timeout + grace_seconds` (capped
+  by `max_seconds`) has its worker SIGKILLed and replaced; the check resolves to verdict `unknown` naming
+  the limit. Both budgets count, because floating-point queries are not charged to `timeout`
+  (`verifier.equivalence.Budget`): a check may legitimately run for their sum;
 - memory: the parent samples the worker's resident set; above `memory_limit_mb` it is killed the same way;
 - crashes: a worker that dies (segfault, OOM killer, someone's `kill -9`) is replaced, and its check
   resolves to `unknown` naming the signal.
@@ -210,8 +212,10 @@ class CheckPool:
         return self.submit(source, candidate, options).result()
 
     def limit_for(self, options: dict) -> float:
-        """The hard wall-clock limit of one check: its solver timeout plus grace, capped by `max_seconds`."""
-        limit = options["timeout"] + self.grace_seconds
+        """The hard wall-clock limit of one check: its two solver budgets (`timeout` and `fp_timeout`, which
+        do not draw on each other) plus grace, capped by `max_seconds`."""
+        fp_timeout = options.get("fp_timeout", Options.model_fields["fp_timeout"].default)
+        limit = options["timeout"] + fp_timeout + self.grace_seconds
         return limit if self.max_seconds is None else min(limit, self.max_seconds)
 
     @property

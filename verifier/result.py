@@ -122,7 +122,12 @@ class Options(BaseModel):
         description="observables to compare, e.g. ['x0', 'w1', 'flags', 'memory']; the exit is always compared",
     )
     preset: Literal["all", "aapcs64"] = "all"
-    timeout: float = Field(default=10.0, gt=0, le=3600, description="solver time limit, seconds")
+    timeout: float = Field(default=10.0, gt=0, le=3600,
+                           description="time limit of the check, floating-point queries excepted, seconds")
+    fp_timeout: float = Field(default=30.0, gt=0, le=3600,
+                              description="time limit of the check's floating-point solver queries, all "
+                                          "together, seconds; not charged to `timeout`, so a check can take "
+                                          "up to timeout + fp_timeout")
     unroll: int = Field(default=8, ge=0, le=64, description="loop iterations unrolled (backward branches taken per path)")
     replay: bool = Field(default=True, description="replay counterexamples on unicorn")
 

@@ -44,8 +44,10 @@ for (const name of ["source", "candidate"]) {
 
 function options() {
   const chosen = { preset: $("preset").value, replay: $("replay").checked };
-  const timeout = parseFloat($("timeout").value);
-  if (!Number.isNaN(timeout)) chosen.timeout = timeout;
+  for (const name of ["timeout", "fp_timeout"]) {
+    const seconds = parseFloat($(name).value);
+    if (!Number.isNaN(seconds)) chosen[name] = seconds;
+  }
   const liveOut = $("live_out").value.split(/[\s,]+/).filter(Boolean);
   if (liveOut.length) chosen.live_out = liveOut;
   return chosen;

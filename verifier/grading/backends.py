@@ -1,8 +1,8 @@
 """Where checks run: local worker processes, or the actors of a Ray cluster.
 
 Both backends run every check inside `verifier.pool.CheckPool`, the isolation the service uses: a
-worker process per check slot, a memory limit, and a hard deadline (the solver timeout plus a grace
-period) after which the worker is killed and the check resolves to `unknown`. On Ray each actor owns a
+worker process per check slot, a memory limit, and a hard deadline (the two solver budgets, `timeout` +
+`fp_timeout`, plus a grace period) after which the worker is killed and the check resolves to `unknown`. On Ray each actor owns a
 one-worker pool, so a cluster grades with exactly the limits of a laptop and gives identical results
 (only `timings_ms` differ).
 

@@ -7,7 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ..cli import add_check_options, check_options
+from ..cli import add_check_options, check_options, option_error
 
 GRADE_DESCRIPTION = """\
 Check every record of INPUT (candidate against source, and reference against source when given) and
@@ -77,6 +77,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     base_options = check_options(args)
     try:
         validate_options(base_options)
+    except ValueError as exc:
+        print(f"a64eq grade: bad option: {option_error(exc)}", file=sys.stderr)
+        return 2
+    try:
         records = read_records(args.input, base_options)
     except (ValueError, InputError, OSError) as exc:
         print(f"a64eq grade: {exc}", file=sys.stderr)
