@@ -278,7 +278,7 @@ def test_equivalent(source, candidate, live_out):
     ("fcmp d0, d1", "fcmp d1, d0", "nzcv"),
     ("fsub v0.2d, v1.2d, v2.2d", "fsub v0.2d, v2.2d, v1.2d; fneg v0.2d, v0.2d", "v0"),
     ("fsub d0, d1, d2", "fneg d0, d2; fadd d0, d1, d0", "v0"),  # NaN's sign
-    ("scvtf s0, w1; fcvtzs w0, s0", "mov w0, w1", "x0"),  # 2^24 + 1
+    ("scvtf s0, w1; fcvtzs w0, s0", "scvtf s0, w1; mov w0, w1", "x0"),  # 2^24 + 1
     ("frintm d0, d1", "frintp d0, d1", "v0"),
     ("fcvtzs w0, d1", "fcvtzs x0, d1", "x0"),  # saturation at 32 bits
     ("fmax d0, d1, d2", "fmaxnm d0, d1, d2", "v0"),  # a quiet NaN against a number

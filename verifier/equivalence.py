@@ -17,6 +17,7 @@ from typing import Literal
 import z3
 
 from .lift import Target
+from .probe import find_difference
 from .semantics.execute import ExitPath, merge_states
 from .semantics.helpers import thunk_nzcv
 from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState, State
@@ -344,6 +345,27 @@ class Decision:
     undecided: list[Undecided] | None = None  # obligations the solver gave up on
     bounded: bool = False  # the proof only covers inputs whose loops stay within the unroll bound
     floating_point: bool = False  # sat: the distinguishing query was a floating-point one
+    probed: bool = False  # sat: a concrete probe state (probe.py) is pinned on `solver`; no inputs are free
+
+
+# At most this share of what is left of the FP budget goes to the concrete probes (probe.py) of one
+# obligation before the solvers search.
+PROBE_SHARE = 0.05
+
+
+def _probe_first(solver: z3.Solver, obligation: Obligation, budget: Budget) -> z3.CheckSatResult:
+    """`sat`, with the probe state's equalities left on `solver`, when a concrete probe state shows the
+    difference and the solver confirms it; otherwise `unknown` and `solver` as it was."""
+    deadline = time.monotonic() + PROBE_SHARE * budget.ms_left(True) / 1000
+    pins = find_difference(obligation.differs, deadline)
+    if pins is None:
+        return z3.unknown
+    solver.push()
+    solver.add(*pins)
+    if solver.check() == z3.sat:
+        return z3.sat
+    solver.pop()  # the state breaks a precondition (or the solver gave up): search as usual
+    return z3.unknown
 
 
 def decide(query: Query, budget: Budget) -> Decision:
@@ -366,6 +388,12 @@ def decide(query: Query, budget: Budget) -> Decision:
         if outcome == z3.sat:
             bounded = True
             query.preconditions.append(z3.Not(query.beyond_bound))
+    for obligation in query.open_obligations():  # cheap concrete probes of every FP obligation first
+        solver, theories = query.solver_for(obligation, budget)
+        if theories.floating_point:
+            with budget.spending(True):
+                if _probe_first(solver, obligation, budget) == z3.sat:
+                    return Decision(z3.sat, solver, bounded=bounded, floating_point=True, probed=True)
     undecided: list[Undecided] = []
     proved: list[Lemma] = []
     for obligation in query.open_obligations():

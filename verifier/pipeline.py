@@ -137,7 +137,8 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
 
     with timer.stage("counterexample"), budget.spending(decision.floating_point):
         deadline = budget.deadline(decision.floating_point)  # the budget of the query that found the difference
-        counterexample = _counterexample(query, decision.solver, initial, programs, references, opts, deadline, timer)
+        counterexample = _counterexample(query, decision.solver, initial, programs, references, opts, deadline, timer,
+                                         minimal=not decision.probed)
     if not counterexample.differences:  # the solver's model shows no difference: never a verdict from it
         return finish(Verdict.unknown, "internal error: the solver reported a difference its model does not show")
     first = counterexample.differences[0]
@@ -148,21 +149,28 @@ def _check(source: str, candidate: str, opts: Options, observables) -> Result:
 
 
 def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, programs: dict[str, Program],
-                    references: list[SymbolReference], opts: Options, deadline: float, timer: _Timer) -> Counterexample:
+                    references: list[SymbolReference], opts: Options, deadline: float, timer: _Timer,
+                    minimal: bool = True) -> Counterexample:
+    """The model as a counterexample, replayed. `minimal`: search for small inputs first (pointless,
+    and slow with FP, when a probe state already pins every input)."""
     from .confirm import replay_pair
     from .replay import CODE_BASE
 
     model = solver.model()
     calls = query.source.final.calls or query.candidate.final.calls
     for callees_write in (False, True) if calls else (False,):  # callees that write memory cost more
+        condition = replayable(query, CODE_BASE, references, callees_write)
+        if z3.is_true(model.eval(condition, model_completion=True)):
+            break  # the model is replayable as it is: no second search (which costs seconds with FP)
         solver.push()
-        solver.add(replayable(query, CODE_BASE, references, callees_write))
+        solver.add(condition)
         limit_solver(solver, deadline)
         if solver.check() == z3.sat:
             model = solver.model()
             break
         solver.pop()  # only states the emulator cannot host differ (or time ran out): keep the free model
-    model = minimise(solver, model, initial, relevant_inputs(model, query), deadline)
+    if minimal:
+        model = minimise(solver, model, initial, relevant_inputs(model, query), deadline)
     memory = initial_memory(model, query, initial)
     predictions = {"source": predict(model, query.source), "candidate": predict(model, query.candidate)}
     counterexample = Counterexample(
