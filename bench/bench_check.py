@@ -63,6 +63,9 @@ def warm(repeat: int) -> None:
 FP_PAIRS = {
     "fp equivalent (x*0.5 = x/2.0)": ("fmov d3, #0.5\nfmul d0, d1, d3", "fmov d3, #2.0\nfdiv d0, d1, d3", {}),
     "fp hard, fp_timeout 0.05 s": ("fdiv d0, d1, d2\nfmul d0, d0, d2", "fmov d0, d1", {"fp_timeout": 0.05}),
+    "fp x/y*y vs x (probe finds it)": ("fdiv d0, d1, d2\nfmul d0, d0, d2", "fmov d0, d1", {}),
+    "fp fmadd vs fmul+fadd (double)": ("fmadd d0, d1, d2, d3", "fmul d4, d1, d2\nfadd d0, d3, d4", {}),
+    "fp fmadd = fneg+fmadd (equivalent)": ("fmsub d0, d1, d2, d3", "fneg d4, d1\nfmadd d0, d4, d2, d3", {}),
 }
 
 
@@ -70,12 +73,14 @@ def fp(repeat: int) -> None:
     from verifier import check
 
     for name, (source, candidate, options) in FP_PAIRS.items():
-        solve, verdict = [], None
+        solve, total, verdict = [], [], None
         for _ in range(repeat):
             result = check(source, candidate, live_out=["d0"], **options)
             solve.append(result.timings_ms["solve"])
+            total.append(result.timings_ms["total"])
             verdict = result.verdict.value
-        print(f"fp    {name:36s} {verdict:15s} solve median {statistics.median(solve):7.1f} ms  max {max(solve):7.1f} ms")
+        print(f"fp    {name:36s} {verdict:15s} solve median {statistics.median(solve):7.1f} ms  max {max(solve):7.1f} ms"
+              f"  total median {statistics.median(total):7.1f} ms")
 
 
 def cold(repeat: int) -> None:

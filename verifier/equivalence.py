@@ -353,19 +353,23 @@ class Decision:
 PROBE_SHARE = 0.05
 
 
-def _probe_first(solver: z3.Solver, obligation: Obligation, budget: Budget) -> z3.CheckSatResult:
-    """`sat`, with the probe state's equalities left on `solver`, when a concrete probe state shows the
-    difference and the solver confirms it; otherwise `unknown` and `solver` as it was."""
+def _probe(query: Query, obligation: Obligation, budget: Budget) -> z3.Solver | None:
+    """A solver whose model is a concrete probe state (probe.py) where `obligation` differs, or None.
+
+    The probe found the state by simplifying the obligation with every input fixed (Z3's own
+    evaluation of the FP operations), so the solver only checks the preconditions for that state —
+    no bit-blasting — and the model's evaluation of the obligation is checked again to be true."""
     deadline = time.monotonic() + PROBE_SHARE * budget.ms_left(True) / 1000
     pins = find_difference(obligation.differs, deadline)
     if pins is None:
-        return z3.unknown
-    solver.push()
-    solver.add(*pins)
-    if solver.check() == z3.sat:
-        return z3.sat
-    solver.pop()  # the state breaks a precondition (or the solver gave up): search as usual
-    return z3.unknown
+        return None
+    theories = theories_of(query.preconditions)
+    solver = z3.SolverFor(theories.logic) if theories.logic else z3.Solver()
+    solver.set("timeout", max(1, budget.ms_left(True)))
+    solver.add(*query.preconditions, *pins)
+    if solver.check() != z3.sat or not z3.is_true(solver.model().eval(obligation.differs, model_completion=True)):
+        return None  # the state breaks a precondition (or the solver gave up): search as usual
+    return solver
 
 
 def decide(query: Query, budget: Budget) -> Decision:
@@ -389,11 +393,11 @@ def decide(query: Query, budget: Budget) -> Decision:
             bounded = True
             query.preconditions.append(z3.Not(query.beyond_bound))
     for obligation in query.open_obligations():  # cheap concrete probes of every FP obligation first
-        solver, theories = query.solver_for(obligation, budget)
-        if theories.floating_point:
+        if theories_of([obligation.differs]).floating_point:
             with budget.spending(True):
-                if _probe_first(solver, obligation, budget) == z3.sat:
-                    return Decision(z3.sat, solver, bounded=bounded, floating_point=True, probed=True)
+                solver = _probe(query, obligation, budget)
+            if solver is not None:
+                return Decision(z3.sat, solver, bounded=bounded, floating_point=True, probed=True)
     undecided: list[Undecided] = []
     proved: list[Lemma] = []
     for obligation in query.open_obligations():

@@ -160,10 +160,10 @@ def _counterexample(query: Query, solver: z3.Solver, initial: InitialState, prog
     calls = query.source.final.calls or query.candidate.final.calls
     for callees_write in (False, True) if calls else (False,):  # callees that write memory cost more
         condition = replayable(query, CODE_BASE, references, callees_write)
+        solver.push()
+        solver.add(condition)  # kept while minimising
         if z3.is_true(model.eval(condition, model_completion=True)):
             break  # the model is replayable as it is: no second search (which costs seconds with FP)
-        solver.push()
-        solver.add(condition)
         limit_solver(solver, deadline)
         if solver.check() == z3.sat:
             model = solver.model()
