@@ -88,12 +88,14 @@ class MachineState:
 
 @dataclass
 class CallStub:
-    """What the callee of one call does in the replay: set its clobbered registers and NZCV, then return.
-    (Counterexamples are chosen so that callees leave memory alone.)"""
+    """What the callee of one call does in the replay: set its clobbered registers and NZCV, write its
+    bytes, then return. (Counterexamples are chosen so that callees write at most a few bytes.)"""
 
     registers_after: dict[str, int]  # x0..x18, x30, v0..v31 -> value
     nzcv_after: int
     memory_writes: list[tuple[int, int]] = field(default_factory=list)  # (address, byte), in order
+    # v8..v15 -> new high 64 bits, the low 64 bits (d8-d15, callee-saved) kept as the call left them
+    high_halves: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -302,6 +304,9 @@ class _Replay:
         for name, value in stub.registers_after.items():
             index = int(name[1:])
             uc.reg_write(_X_REGISTERS[index] if name[0] == "x" else _Q_REGISTERS[index], value)
+        for name, high in stub.high_halves.items():
+            register = _Q_REGISTERS[int(name[1:])]
+            uc.reg_write(register, (high << 64) | (uc.reg_read(register) & ((1 << 64) - 1)))
         uc.reg_write(arm64.UC_ARM64_REG_NZCV, stub.nzcv_after << _NZCV_SHIFT)
         for byte_address, value in stub.memory_writes:
             if self._refuse(byte_address, 1, is_write=True):
