@@ -19,6 +19,7 @@ from .result import Difference, Exit, Inputs, MemoryBytes
 from .semantics.helpers import thunk_nzcv
 from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState
 from .symbols import GOT_SUFFIX, SymbolReference, reachable_from
+from .terms import free_constants
 
 # Where replay maps the code, and how much room it keeps there (see verifier/replay.py).
 REPLAY_CODE_SPAN = 0x20000  # code and label stubs, then the callee stubs (second half)
@@ -173,17 +174,7 @@ def relevant_inputs(model: z3.ModelRef, query: Query) -> set[str]:
 
 
 def _free_variables(terms: list[z3.ExprRef]) -> set[str]:
-    seen, names, stack = set(), set(), list(terms)
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
-        if z3.is_const(term) and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            names.add(term.decl().name())
-        else:
-            stack.extend(term.children())
-    return names
+    return {constant.decl().name() for constant in free_constants(terms)}
 
 
 def _value(model: z3.ModelRef, term) -> int:

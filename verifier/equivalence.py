@@ -18,6 +18,7 @@ import z3
 
 from .lift import Target
 from .probe import find_difference
+from .terms import subterms
 from .semantics.execute import ExitPath, merge_states
 from .semantics.helpers import thunk_nzcv
 from .semantics.state import GPR_NAMES, VREG_NAMES, InitialState, State
@@ -186,18 +187,12 @@ class Theories:
 
 def theories_of(terms: list[z3.ExprRef]) -> Theories:
     """The theories `terms` need (a walk over their shared DAG)."""
-    seen, stack = set(), list(terms)
     floating_point = functions = False
-    while stack:
-        term = stack.pop()
-        if term.get_id() in seen:
-            continue
-        seen.add(term.get_id())
+    for term in subterms(terms):
         if z3.is_fp(term) or z3.is_fprm(term):
             floating_point = True
         elif z3.is_app(term) and term.num_args() and term.decl().kind() == z3.Z3_OP_UNINTERPRETED:
             functions = True
-        stack.extend(term.children())
     return Theories(floating_point, functions)
 
 

@@ -17,6 +17,7 @@ import time
 import z3
 
 from .semantics.fp import FORMATS
+from .terms import free_constants
 
 # Lane values per format: NaNs of both kinds, signs and payloads, zeros, infinities, ties, the extremes.
 _NUMBERS = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 0.5, 3.0, 1.5, -0.75, 1e10, -7.0, 2.0 ** -20, 65536.0]
@@ -57,22 +58,6 @@ def probe_states(count: int = 64) -> list[dict[str, int]]:
 _STATES = probe_states()
 
 
-def _inputs(term: z3.ExprRef) -> list[z3.ExprRef]:
-    """The free constants of `term` (registers, flags, memory, symbols, ...)."""
-    found: dict[int, z3.ExprRef] = {}
-    seen: set[int] = set()
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if node.get_id() in seen:
-            continue
-        seen.add(node.get_id())
-        if z3.is_const(node) and node.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            found[node.get_id()] = node
-        stack.extend(node.children())
-    return list(found.values())
-
-
 def _pins(variables: list[z3.ExprRef], state: dict[str, int]) -> list[tuple[z3.ExprRef, z3.ExprRef]] | None:
     """A value for every variable (memory: all zero bytes), or None when one has no probe value."""
     pins = []
@@ -92,7 +77,7 @@ def _pins(variables: list[z3.ExprRef], state: dict[str, int]) -> list[tuple[z3.E
 def find_difference(differs: z3.BoolRef, deadline: float) -> list[z3.BoolRef] | None:
     """Equalities pinning every input of `differs` to a probe state where it simplifies to True, or
     None (no probe state differs, or `deadline` passed)."""
-    variables = _inputs(differs)
+    variables = free_constants([differs])
     for state in _STATES:
         if time.monotonic() > deadline:
             return None
