@@ -101,7 +101,7 @@ def lift(program: Program) -> ControlFlowGraph:
         word, offset = instruction.encoding, instruction.offset
         pc_relative = _pc_relative_kind(word)
         if pc_relative == "literal load (ldr label)" and offset not in references:
-            read_alone[offset] = offset + _signed(word >> 5 & 0x7FFFF, 19) * 4
+            read_alone[offset] = offset + symbols.signed(word >> 5 & 0x7FFFF, 19) * 4
             continue
         if pc_relative and offset not in references:
             raise NotModelled(f"PC-relative {pc_relative} of a label inside the snippet", offset)
@@ -219,10 +219,6 @@ def _lift_relocated(program: Program, reference: SymbolReference) -> tuple[pyvex
             or _ir_text(irsb).replace(str(constant), "K") != _ir_text(lifted[1][1]).replace(str(other), "K")):
         raise NotModelled(f"{what}: VEX's IR for the field is not the expected constant", offset)
     return irsb, SymbolConstant(reference, constant.value, bits)
-
-
-def _signed(value: int, bits: int) -> int:
-    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def _literal_load(program: Program, offset: int, irsb: pyvex.IRSB, target: int,

@@ -42,7 +42,8 @@ MASK64 = (1 << 64) - 1
 GOT_SUFFIX = "@got"
 
 
-def _signed(value: int, bits: int) -> int:
+def signed(value: int, bits: int) -> int:
+    """`value`, a field of `bits` bits, read as two's complement."""
     return value - (1 << bits) if value >> (bits - 1) & 1 else value
 
 
@@ -85,7 +86,7 @@ def _imm21(word: int, value: int) -> int:
 def _adr(got: bool = False) -> Field:
     return Field(
         21, _imm21,
-        constant=lambda f, pc, word: (pc + _signed(f, 21)) & MASK64,
+        constant=lambda f, pc, word: (pc + signed(f, 21)) & MASK64,
         linked=lambda address: address,
         through_got=got, pc_relative=True, reach=1 << 20,
         concrete_field=lambda address, pc: address - pc,
@@ -95,7 +96,7 @@ def _adr(got: bool = False) -> Field:
 def _adrp(got: bool = False) -> Field:
     return Field(
         21, _imm21,
-        constant=lambda f, pc, word: ((pc & ~0xFFF) + (_signed(f, 21) << 12)) & MASK64,
+        constant=lambda f, pc, word: ((pc & ~0xFFF) + (signed(f, 21) << 12)) & MASK64,
         linked=lambda address: address & ~z3.BitVecVal(0xFFF, 64),
         through_got=got, pc_relative=True, reach=1 << 20, page=True,
         concrete_field=lambda address, pc: ((address & ~0xFFF) - (pc & ~0xFFF)) >> 12,
@@ -105,7 +106,7 @@ def _adrp(got: bool = False) -> Field:
 def _literal(got: bool = False) -> Field:
     return Field(
         19, _imm19,
-        constant=lambda f, pc, word: (pc + 4 * _signed(f, 19)) & MASK64,
+        constant=lambda f, pc, word: (pc + 4 * signed(f, 19)) & MASK64,
         linked=lambda address: address,
         through_got=got, pc_relative=True, reach=1 << 18, unit=4,
         concrete_field=lambda address, pc: (address - pc) >> 2,
@@ -116,7 +117,7 @@ def _call() -> Field:
     """bl S: the callee is S (lift.py turns the call into an event; only replay links the field)."""
     return Field(
         26, lambda word, value: word & ~0x3FFFFFF | value & 0x3FFFFFF,
-        constant=lambda f, pc, word: (pc + 4 * _signed(f, 26)) & MASK64,
+        constant=lambda f, pc, word: (pc + 4 * signed(f, 26)) & MASK64,
         linked=lambda address: address,
         pc_relative=True, reach=1 << 25, unit=4,
         concrete_field=lambda address, pc: (address - pc) >> 2,
@@ -287,11 +288,11 @@ def link(code: bytes, all_references: list[SymbolReference], addresses: dict[str
         pc = code_base + reference.offset
         value = field.concrete_field(address, pc)
         if field.pc_relative:
-            signed = _signed(value & MASK64, 64)
+            field_value = signed(value & MASK64, 64)
             if field.unit > 1 and (address - pc) % field.unit:
                 raise ValueError(f"{reference.symbol} at {address:#x} is not {field.unit}-byte aligned for "
                                  f"{reference.type} at offset {reference.offset:#x}")
-            if not -field.reach <= signed < field.reach:
+            if not -field.reach <= field_value < field.reach:
                 raise ValueError(f"{reference.symbol} at {address:#x} is out of reach of {reference.type} "
                                  f"at offset {reference.offset:#x} (code at {code_base:#x})")
         size = 8 if field.data else 4
