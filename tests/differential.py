@@ -27,7 +27,7 @@ from typing import Callable
 import z3
 
 from verifier.assemble import Program, assemble
-from verifier.confirm import linked_for_replay, linked_image, machine_state, mismatches
+from verifier.confirm import linked_for_replay, machine_state, mismatches
 from verifier.counterexample import Prediction, predict
 from verifier.equivalence import Summary, label_ids_for, summarize
 from verifier.lift import lift
@@ -176,8 +176,7 @@ def _run_both(compiled: Compiled, state: ConcreteState) -> tuple[Prediction, Run
         assert number < len(state.calls), f"call {number + 1} is made, but the state has no callee for it"
         pins += view.callee_does(made[number], state.calls[number])
     prediction = predict(view, compiled.summary)
-    code, branches = linked_for_replay(compiled.program, state.symbols)
-    _, pool = linked_image(compiled.program, state.symbols)
+    code, branches, pool = linked_for_replay(compiled.program, state.symbols)
     outcome = run(code, machine_state(state.registers, state.nzcv, state.memory), branches, call_stubs=state.calls,
                   pool=pool)
     return prediction, outcome, view

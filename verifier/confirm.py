@@ -77,19 +77,10 @@ def call_stubs(prediction: Prediction) -> list:
     return [CallStub(call.registers_after, call.nzcv_after, call.memory_writes) for call in prediction.calls]
 
 
-def linked_for_replay(program: Program, addresses: dict[str, int]) -> tuple[bytes, dict[int, tuple[str, str]]]:
-    """The code with every symbol reference filled in for the replay's code address, and the branches to
-    external labels (which replay links to its own stubs). ValueError if a symbol is out of reach."""
-    from .lift import BRANCH_RELOCATIONS
-
-    code, _ = linked_image(program, addresses)
-    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items() if r.type in BRANCH_RELOCATIONS}
-    return code, branches
-
-
-def linked_image(program: Program, addresses: dict[str, int]) -> tuple[bytes, bytes]:
-    """(code, literal pool), every symbol reference filled in for the replay's code address (a pool word
-    of `ldr x0, =sym` holds sym's address)."""
+def linked_for_replay(program: Program, addresses: dict[str, int]) -> tuple[bytes, dict[int, tuple[str, str]], bytes]:
+    """(code, branches, literal pool) for the replay: every symbol reference filled in for the replay's
+    code address (a pool word of `ldr x0, =sym` holds sym's address), and the branches to external
+    labels (which replay links to its own stubs). ValueError if a symbol is out of reach."""
     from .lift import BRANCH_RELOCATIONS
     from .replay import CODE_BASE
     from .symbols import link, references
@@ -98,7 +89,8 @@ def linked_image(program: Program, addresses: dict[str, int]) -> tuple[bytes, by
     image = program.code + program.pool
     if symbol_references:
         image = link(image, symbol_references, addresses, CODE_BASE)
-    return image[:len(program.code)], image[len(program.code):]
+    branches = {offset: (r.type, r.symbol) for offset, r in program.relocations.items() if r.type in BRANCH_RELOCATIONS}
+    return image[:len(program.code)], branches, image[len(program.code):]
 
 
 def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction], registers: dict[str, int],
@@ -110,11 +102,9 @@ def replay_pair(programs: dict[str, Program], predictions: dict[str, Prediction]
     problems = []
     outcomes = {}
     for name, program in programs.items():
-        code, branches = linked_for_replay(program, addresses)
-        _, pool = linked_image(program, addresses)
+        code, branches, pool = linked_for_replay(program, addresses)
         outcomes[name] = run_isolated(code, machine_state(registers, nzcv, memory), branches, timeout=timeout,
-                                      pool=pool,
-                                      call_stubs=call_stubs(predictions[name]))
+                                      pool=pool, call_stubs=call_stubs(predictions[name]))
         problems += mismatches(name, predictions[name], outcomes[name])
     if problems:
         return False, "replay disagrees with the semantics: " + "; ".join(problems[:8])

@@ -100,7 +100,7 @@ def lift(program: Program) -> ControlFlowGraph:
     for instruction in program.instructions:
         word, offset = instruction.encoding, instruction.offset
         pc_relative = _pc_relative_kind(word)
-        if pc_relative == "literal load (ldr label)" and offset not in references:
+        if pc_relative == LITERAL_LOAD and offset not in references:
             read_alone[offset] = offset + symbols.signed(word >> 5 & 0x7FFFF, 19) * 4
             continue
         if pc_relative and offset not in references:
@@ -303,12 +303,15 @@ def _is_register_branch(code: bytes, offset: int) -> bool:
     return word >> 25 == 0b1101011
 
 
+LITERAL_LOAD = "literal load (ldr label)"
+
+
 def _pc_relative_kind(word: int) -> str | None:
     """adr/adrp and literal loads read the program counter, whose value the model does not fix."""
     if word & 0x1F000000 == 0x10000000:
         return "address (adr/adrp)"
     if word & 0x3B000000 == 0x18000000:
-        return "literal load (ldr label)"
+        return LITERAL_LOAD
     return None
 
 

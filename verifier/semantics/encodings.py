@@ -39,45 +39,45 @@ class Meaning:
     mulx: bool = False  # its Mul is FMULX: 0 x inf gives 2 (with the product's sign), not a NaN
 
 
-def _min_max(name: str, rule: str, swapped: bool = False) -> Meaning:
+def _min_max_meaning(name: str, rule: str, swapped: bool = False) -> Meaning:
     return Meaning(name, nan_rule=rule, swapped=swapped)
 
 
 # (mask, value, meaning). Masks leave the register fields and the size bits the form allows free.
 MEANINGS: list[tuple[int, int, Meaning]] = [
     # FP data-processing (2 source), scalar
-    (0xFF20FC00, 0x1E204800, _min_max("fmax", "max")),
-    (0xFF20FC00, 0x1E205800, _min_max("fmin", "min")),
-    (0xFF20FC00, 0x1E206800, _min_max("fmaxnm", "maxnm")),
-    (0xFF20FC00, 0x1E207800, _min_max("fminnm", "minnm")),
+    (0xFF20FC00, 0x1E204800, _min_max_meaning("fmax", "max")),
+    (0xFF20FC00, 0x1E205800, _min_max_meaning("fmin", "min")),
+    (0xFF20FC00, 0x1E206800, _min_max_meaning("fmaxnm", "maxnm")),
+    (0xFF20FC00, 0x1E207800, _min_max_meaning("fminnm", "minnm")),
     # Advanced SIMD three same (FP)
-    (0xBFA0FC00, 0x0E20F400, _min_max("fmax (vector)", "max")),
-    (0xBFA0FC00, 0x0EA0F400, _min_max("fmin (vector)", "min")),
-    (0xBFA0FC00, 0x0E20C400, _min_max("fmaxnm (vector)", "maxnm")),
-    (0xBFA0FC00, 0x0EA0C400, _min_max("fminnm (vector)", "minnm")),
+    (0xBFA0FC00, 0x0E20F400, _min_max_meaning("fmax (vector)", "max")),
+    (0xBFA0FC00, 0x0EA0F400, _min_max_meaning("fmin (vector)", "min")),
+    (0xBFA0FC00, 0x0E20C400, _min_max_meaning("fmaxnm (vector)", "maxnm")),
+    (0xBFA0FC00, 0x0EA0C400, _min_max_meaning("fminnm (vector)", "minnm")),
     (0xBFA0FC00, 0x0E20D400, Meaning("fadd (vector)")),
     # ... pairwise: VEX pairs the 128-bit forms as (odd, even), the 64-bit form (.2s) as (even, odd)
-    (0xFFA0FC00, 0x2E20F400, _min_max("fmaxp (vector)", "max")),
-    (0xFFA0FC00, 0x2EA0F400, _min_max("fminp (vector)", "min")),
-    (0xFFA0FC00, 0x2E20C400, _min_max("fmaxnmp (vector)", "maxnm")),
-    (0xFFA0FC00, 0x2EA0C400, _min_max("fminnmp (vector)", "minnm")),
+    (0xFFA0FC00, 0x2E20F400, _min_max_meaning("fmaxp (vector)", "max")),
+    (0xFFA0FC00, 0x2EA0F400, _min_max_meaning("fminp (vector)", "min")),
+    (0xFFA0FC00, 0x2E20C400, _min_max_meaning("fmaxnmp (vector)", "maxnm")),
+    (0xFFA0FC00, 0x2EA0C400, _min_max_meaning("fminnmp (vector)", "minnm")),
     (0xFFA0FC00, 0x2E20D400, Meaning("faddp (vector)")),
-    (0xFFA0FC00, 0x6E20F400, _min_max("fmaxp (vector)", "max", swapped=True)),
-    (0xFFA0FC00, 0x6EA0F400, _min_max("fminp (vector)", "min", swapped=True)),
-    (0xFFA0FC00, 0x6E20C400, _min_max("fmaxnmp (vector)", "maxnm", swapped=True)),
-    (0xFFA0FC00, 0x6EA0C400, _min_max("fminnmp (vector)", "minnm", swapped=True)),
+    (0xFFA0FC00, 0x6E20F400, _min_max_meaning("fmaxp (vector)", "max", swapped=True)),
+    (0xFFA0FC00, 0x6EA0F400, _min_max_meaning("fminp (vector)", "min", swapped=True)),
+    (0xFFA0FC00, 0x6E20C400, _min_max_meaning("fmaxnmp (vector)", "maxnm", swapped=True)),
+    (0xFFA0FC00, 0x6EA0C400, _min_max_meaning("fminnmp (vector)", "minnm", swapped=True)),
     (0xFFA0FC00, 0x6E20D400, Meaning("faddp (vector)", swapped=True)),
     # Advanced SIMD across lanes (only .4s exists): VEX reduces (hi, lo) where Arm reduces (lo, hi)
-    (0xBFBFFC00, 0x2E30F800, _min_max("fmaxv", "max", swapped=True)),
-    (0xBFBFFC00, 0x2EB0F800, _min_max("fminv", "min", swapped=True)),
-    (0xBFBFFC00, 0x2E30C800, _min_max("fmaxnmv", "maxnm", swapped=True)),
-    (0xBFBFFC00, 0x2EB0C800, _min_max("fminnmv", "minnm", swapped=True)),
+    (0xBFBFFC00, 0x2E30F800, _min_max_meaning("fmaxv", "max", swapped=True)),
+    (0xBFBFFC00, 0x2EB0F800, _min_max_meaning("fminv", "min", swapped=True)),
+    (0xBFBFFC00, 0x2E30C800, _min_max_meaning("fmaxnmv", "maxnm", swapped=True)),
+    (0xBFBFFC00, 0x2EB0C800, _min_max_meaning("fminnmv", "minnm", swapped=True)),
     # Advanced SIMD scalar pairwise
     (0xFFBFFC00, 0x7E30D800, Meaning("faddp (scalar)")),
-    (0xFFBFFC00, 0x7E30F800, _min_max("fmaxp (scalar)", "max")),
-    (0xFFBFFC00, 0x7EB0F800, _min_max("fminp (scalar)", "min")),
-    (0xFFBFFC00, 0x7E30C800, _min_max("fmaxnmp (scalar)", "maxnm")),
-    (0xFFBFFC00, 0x7EB0C800, _min_max("fminnmp (scalar)", "minnm")),
+    (0xFFBFFC00, 0x7E30F800, _min_max_meaning("fmaxp (scalar)", "max")),
+    (0xFFBFFC00, 0x7EB0F800, _min_max_meaning("fminp (scalar)", "min")),
+    (0xFFBFFC00, 0x7E30C800, _min_max_meaning("fmaxnmp (scalar)", "maxnm")),
+    (0xFFBFFC00, 0x7EB0C800, _min_max_meaning("fminnmp (scalar)", "minnm")),
     # FMULX, which VEX lifts as FMUL
     (0xBFA0FC00, 0x0E20DC00, Meaning("fmulx (vector)", mulx=True)),
     (0xFFA0FC00, 0x5E20DC00, Meaning("fmulx (scalar)", mulx=True)),
